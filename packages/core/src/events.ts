@@ -1,0 +1,93 @@
+import { type Logger, errorFields } from './logger.js';
+import type { KeyStatus } from './types.js';
+
+/** Request facts an adapter passes to `verify` so alerts can say who used an old key. */
+export interface VerifyContext {
+  readonly method?: string;
+  readonly path?: string;
+  readonly ip?: string;
+}
+
+interface KeyFacts {
+  readonly at: number;
+  readonly clientId: string;
+  readonly keyId: string;
+  readonly fingerprint: string;
+}
+
+export interface KeywardEvents {
+  'key.issued': KeyFacts & { scopes: readonly string[]; expiresAt: number | null; actor: string | null };
+  'key.rotated': KeyFacts & {
+    rotationId: string;
+    oldKeyId: string;
+    oldFingerprint: string;
+    graceUntil: number;
+    actor: string | null;
+    reason: string | null;
+  };
+  'key.finalized': KeyFacts & { rotationId: string; retiredKeyId: string; retiredFingerprint: string; actor: string | null };
+  'key.revoked': KeyFacts & { reason: string; actor: string | null; previousStatus: KeyStatus; rotationId: string | null };
+  'key.purged': KeyFacts & { status: KeyStatus };
+  /** A valid request made with the old key of a rotation, before its grace ends. */
+  'key.used_in_grace': KeyFacts & { graceUntil: number; context: VerifyContext | undefined };
+  /** A well-formed key was refused. Alert on `inactive` (old key used) and `revoked` (security). */
+  'key.rejected': {
+    at: number;
+    reason: 'unknown' | 'expired' | 'inactive' | 'revoked';
+    fingerprint: string;
+    clientId: string | null;
+    keyId: string | null;
+    context: VerifyContext | undefined;
+  };
+  'rotation.aborted': { at: number; clientId: string; rotationId: string; reason: string | null; actor: string | null };
+  'rotation.failed': { at: number; clientId: string; rotationId: string; error: string };
+  'key.expiring': KeyFacts & { expiresAt: number; daysLeft: number };
+  'key.orphaned': { at: number; clientId: string; keyId: string | null; fingerprint: string | null; problem: string };
+}
+
+export type KeywardEventName = keyof KeywardEvents;
+export type KeywardListener<E extends KeywardEventName> = (event: KeywardEvents[E]) => unknown;
+
+/**
+ * A typed event emitter. A listener that throws (or returns a rejected promise) is
+ * caught and logged: an alerting bug never fails a request or an operation.
+ */
+export class KeywardEmitter {
+  private readonly listeners = new Map<KeywardEventName, Set<KeywardListener<never>>>();
+
+  constructor(private readonly logger: Logger) {}
+
+  on<E extends KeywardEventName>(name: E, listener: KeywardListener<E>): () => void {
+    let set = this.listeners.get(name);
+    if (!set) this.listeners.set(name, (set = new Set()));
+    set.add(listener as KeywardListener<never>);
+    return () => this.off(name, listener);
+  }
+
+  off<E extends KeywardEventName>(name: E, listener: KeywardListener<E>): void {
+    this.listeners.get(name)?.delete(listener as KeywardListener<never>);
+  }
+
+  /** Cheap check so the hot path builds an event object only when someone listens. */
+  has(name: KeywardEventName): boolean {
+    const set = this.listeners.get(name);
+    return set !== undefined && set.size > 0;
+  }
+
+  emit<E extends KeywardEventName>(name: E, event: KeywardEvents[E]): void {
+    const set = this.listeners.get(name);
+    if (!set) return;
+    for (const listener of set) {
+      try {
+        const result = (listener as KeywardListener<E>)(event);
+        if (result instanceof Promise) result.catch((error: unknown) => this.failed(name, error));
+      } catch (error) {
+        this.failed(name, error);
+      }
+    }
+  }
+
+  private failed(name: string, error: unknown): void {
+    this.logger.error({ event: name, ...errorFields(error) }, 'keyward event listener failed');
+  }
+}

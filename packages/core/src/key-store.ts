@@ -1,0 +1,114 @@
+import type {
+  AuditEntry,
+  AuditRecord,
+  KeyPatch,
+  KeyRecord,
+  KeyStatus,
+  RotationPatch,
+  RotationRecord,
+  RotationState,
+} from './types.js';
+
+/** A compare-and-set update: applies only if the row is still at `expectedVersion`. */
+export interface VersionedUpdate<P> {
+  readonly id: string;
+  readonly expectedVersion: number;
+  readonly patch: P;
+}
+
+/**
+ * Everything one lifecycle operation writes, applied by the store atomically (one
+ * transaction): all of it or none of it. The core decides *what* changes (the
+ * lifecycle lives in one place); the store only guarantees atomicity,
+ * compare-and-set and its uniqueness rules.
+ */
+export interface WriteBatch {
+  readonly insertKeys?: readonly KeyRecord[];
+  /** Each sets `version = expectedVersion + 1` and `updatedAt = at`. */
+  readonly updateKeys?: readonly VersionedUpdate<KeyPatch>[];
+  /** Rows deleted by purge; compare-and-set like updates. */
+  readonly deleteKeys?: readonly { readonly id: string; readonly expectedVersion: number }[];
+  readonly insertRotations?: readonly RotationRecord[];
+  readonly updateRotations?: readonly VersionedUpdate<RotationPatch>[];
+  /** Appended in order to the hash-chained audit log, in the same transaction. */
+  readonly audit?: readonly AuditEntry[];
+  /** The time of the write (the injected clock's now), stamped into `updatedAt`. */
+  readonly at: number;
+}
+
+export interface KeyQuery {
+  readonly clientId?: string;
+  readonly status?: readonly KeyStatus[];
+  /** Keys whose `expiresAt` is set and `<=` this time (due for rotation or expired). */
+  readonly expiresBefore?: number;
+  /** Keys whose `graceUntil` is set and `<=` this time. */
+  readonly graceEndedBefore?: number;
+  /** Keys whose status last changed at or before this time (retention, purge). */
+  readonly statusChangedBefore?: number;
+  /** At most this many rows (default: all). Ordered by `createdAt`, then `id`. */
+  readonly limit?: number;
+}
+
+export interface RotationQuery {
+  readonly clientId?: string;
+  readonly state?: readonly RotationState[];
+  /** Rotations whose `graceUntil <=` this time. */
+  readonly graceEndedBefore?: number;
+  readonly limit?: number;
+}
+
+export interface AuditQuery {
+  readonly clientId?: string;
+  /** Entries at or after this time. */
+  readonly since?: number;
+  /** Entries with `seq >` this. */
+  readonly afterSeq?: number;
+  readonly limit?: number;
+}
+
+/** A status change a store records for processes that watch it (the change feed). */
+export interface KeyChange {
+  readonly keyHash: string;
+  readonly status: KeyStatus | 'deleted';
+  readonly version: number;
+}
+
+/**
+ * The durable source of truth. Implementations: `MemoryStore` (tests, demos),
+ * `@keyward/sqlite` (embedded default), `@keyward/postgres` (production). Every one
+ * must pass the contract suite exported from `@keyward/core/testing`.
+ *
+ * Rules every store keeps:
+ * - `commit` is atomic; a failed compare-and-set or uniqueness rule rejects the
+ *   whole batch with a `KeywardError` of code `KEYWARD_CONFLICT` and writes nothing.
+ * - At most one `pending` key per client, and at most one open (`started` or
+ *   `delivered`) rotation per client, enforced by the store itself (a constraint,
+ *   not a check in code) so concurrent processes cannot break it.
+ * - `keyHash` is unique; a rotation's `idempotencyKey` is unique per client.
+ * - Records come back as new objects; callers may not mutate what they pass in.
+ * - Lookups that fail to reach the backend reject (never resolve to "not found").
+ */
+export interface KeyStore {
+  findKeyByHash(keyHash: string): Promise<KeyRecord | null>;
+  findKeyById(id: string): Promise<KeyRecord | null>;
+  /** Keys whose fingerprint starts with `prefix` (the CLI's way to name a key). */
+  findKeysByFingerprint(prefix: string): Promise<KeyRecord[]>;
+  listKeys(query: KeyQuery): Promise<KeyRecord[]>;
+
+  findRotation(id: string): Promise<RotationRecord | null>;
+  findRotationByIdempotencyKey(clientId: string, idempotencyKey: string): Promise<RotationRecord | null>;
+  listRotations(query: RotationQuery): Promise<RotationRecord[]>;
+
+  commit(batch: WriteBatch): Promise<void>;
+
+  /**
+   * Records last use times in bulk (no version bump: bookkeeping, not a lifecycle
+   * change). A time never moves backwards; unknown ids are ignored.
+   */
+  touchLastUsed(uses: readonly { readonly id: string; readonly at: number }[]): Promise<void>;
+
+  listAudit(query: AuditQuery): Promise<AuditRecord[]>;
+
+  /** Releases connections the store opened itself. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,150 @@
+import { verifyAuditRows, type AuditChainReport } from './audit-chain.js';
+import { KeywardEmitter, type KeywardEventName, type KeywardListener, type VerifyContext } from './events.js';
+import { type IssueOptions, type IssuedKey, issueKey } from './issue-key.js';
+import { createKeyHasher } from './key-hash.js';
+import type { KeyStore } from './key-store.js';
+import { errorFields } from './logger.js';
+import type { OpsContext } from './ops-context.js';
+import { type KeywardConfig, type KeywardOptions, resolveOptions } from './options.js';
+import { type PurgeResult, type RevokeOptions, purgeKeys, revokeKey } from './revoke.js';
+import { type RotateOptions, type RotationResult, rotateKey } from './rotation.js';
+import { type FinalizeResult, abortRotation, finalizeRotation } from './rotation-end.js';
+import type { KeyRecord } from './types.js';
+import { UsageRecorder } from './usage-recorder.js';
+import { Verifier } from './verifier.js';
+import type { VerifyResult } from './verify-result.js';
+
+/**
+ * The keyward core: verify keys on the hot path, and issue, rotate, finalize,
+ * revoke and purge them. Framework adapters, the CLI and the scheduler all drive
+ * this one object.
+ */
+export class Keyward {
+  readonly config: KeywardConfig;
+  private readonly events: KeywardEmitter;
+  private readonly verifier: Verifier;
+  private readonly usage: UsageRecorder;
+  private readonly ops: OpsContext;
+  private subscription: Promise<(() => Promise<void>) | undefined> | undefined;
+
+  constructor(options: KeywardOptions = {}) {
+    this.config = resolveOptions(options);
+    const { config } = this;
+    this.events = new KeywardEmitter(config.logger);
+    const hasher = createKeyHasher(config.pepper);
+    this.usage = new UsageRecorder(config.store, config.logger, config.usageFlushMs);
+    this.verifier = new Verifier({
+      store: config.store,
+      cache: config.cache,
+      clock: config.clock,
+      hasher,
+      prefix: config.prefix,
+      events: this.events,
+      logger: config.logger,
+      lruMax: config.lruMax,
+      maxAge: config.maxAgeMs,
+      negativeMax: config.negativeMax,
+      negativeTtl: config.negativeTtlMs,
+      usage: this.usage,
+      usageResolution: config.usageResolutionMs,
+    });
+    this.ops = { config, hasher, events: this.events, verifier: this.verifier };
+  }
+
+  get store(): KeyStore {
+    return this.config.store;
+  }
+
+  /**
+   * Verifies a presented key. Never throws: every outcome, including "the store is
+   * unreachable" (`unavailable`), is a result. `context` (method, path, ip) travels
+   * into `key.rejected` and `key.used_in_grace` events.
+   */
+  verify(key: unknown, context?: VerifyContext): Promise<VerifyResult> {
+    if (this.subscription === undefined && this.config.bus !== undefined) this.subscribe();
+    return this.verifier.verify(key, context);
+  }
+
+  issue(clientId: string, options?: IssueOptions): Promise<IssuedKey> {
+    return issueKey(this.ops, clientId, options);
+  }
+
+  rotate(clientId: string, options?: RotateOptions): Promise<RotationResult> {
+    return rotateKey(this.ops, clientId, options);
+  }
+
+  finalize(rotationId: string, options?: { actor?: string }): Promise<FinalizeResult> {
+    return finalizeRotation(this.ops, rotationId, options);
+  }
+
+  abort(rotationId: string, options?: { reason?: string; actor?: string }): Promise<void> {
+    return abortRotation(this.ops, rotationId, options);
+  }
+
+  revoke(keyId: string, options: RevokeOptions): Promise<KeyRecord> {
+    return revokeKey(this.ops, keyId, options);
+  }
+
+  purge(options?: { actor?: string; limit?: number }): Promise<PurgeResult> {
+    return purgeKeys(this.ops, options);
+  }
+
+  /** Keys of a client (never a plaintext: those are not stored). */
+  listKeys(clientId: string): Promise<KeyRecord[]> {
+    return this.config.store.listKeys({ clientId });
+  }
+
+  /** Reads the whole audit log and checks its hash chain; reports the first broken link. */
+  async verifyAuditChain(): Promise<AuditChainReport> {
+    return verifyAuditRows(await this.config.store.listAudit({}));
+  }
+
+  on<E extends KeywardEventName>(name: E, listener: KeywardListener<E>): () => void {
+    return this.events.on(name, listener);
+  }
+
+  off<E extends KeywardEventName>(name: E, listener: KeywardListener<E>): void {
+    this.events.off(name, listener);
+  }
+
+  /** Drops a key from this process's cache (the bus calls this for changes made elsewhere). */
+  invalidate(keyHash: string): void {
+    this.verifier.invalidate(keyHash);
+  }
+
+  /**
+   * Subscribes to the invalidation bus, if one is configured. Called lazily by the
+   * first `verify`; call it yourself to subscribe before the first request.
+   */
+  subscribe(): Promise<(() => Promise<void>) | undefined> {
+    const { bus, logger } = this.config;
+    if (this.subscription !== undefined) return this.subscription;
+    if (bus === undefined) return (this.subscription = Promise.resolve(undefined));
+    const attempt: Promise<(() => Promise<void>) | undefined> = bus
+      .subscribe({ invalidate: (hash) => this.verifier.invalidate(hash), reset: () => this.verifier.clear() })
+      .catch((error: unknown) => {
+        logger.error(errorFields(error), 'keyward: could not subscribe to the invalidation bus; will retry');
+        this.verifier.clear();
+        // Retry from a later verify, at most every 5 s, not on every request.
+        setTimeout(() => {
+          if (this.subscription === attempt) this.subscription = undefined;
+        }, 5000).unref();
+        return undefined;
+      });
+    this.subscription = attempt;
+    return attempt;
+  }
+
+  /** Writes pending `last_used_at`, leaves the bus, and closes the store only if keyward created it. */
+  async close(): Promise<void> {
+    await this.usage.close();
+    const unsubscribe = await this.subscription;
+    this.subscription = Promise.resolve(undefined);
+    if (unsubscribe) await unsubscribe();
+    if (this.config.ownsStore) await this.config.store.close();
+  }
+}
+
+export function createKeyward(options?: KeywardOptions): Keyward {
+  return new Keyward(options);
+}

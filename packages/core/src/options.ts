@@ -1,0 +1,123 @@
+import { type Clock, systemClock } from './clock.js';
+import { type Duration, parseDuration } from './duration.js';
+import { invalidOption } from './errors.js';
+import type { InvalidationBus, SharedKeyCache } from './key-cache.js';
+import { isValidPrefix } from './key-format.js';
+import type { KeyStore } from './key-store.js';
+import { type Logger, silentLogger } from './logger.js';
+import { MemoryStore } from './memory-store.js';
+
+export interface KeywardOptions {
+  /** Durable source of truth. Default: a new `MemoryStore` (nothing survives a restart). */
+  store?: KeyStore;
+  /** Shared cache of live keys between processes (e.g. `RedisKeyCache`). Default: none. */
+  cache?: SharedKeyCache;
+  /** Tells other processes a key changed (Redis pub/sub, PostgreSQL NOTIFY, SQLite change log). Default: none. */
+  bus?: InvalidationBus;
+  /** Key prefix, e.g. `sk_live` (lowercase letters and digits, `_`-separated words). Default `sk_live`. */
+  prefix?: string;
+  /** Server-side secret: keys are stored as HMAC-SHA256 instead of SHA-256. Default: none. */
+  pepper?: string | Uint8Array;
+  /** Source of time. Default: the system clock. */
+  clock?: Clock;
+  /** A pino logger (or anything with pino's `(obj, msg)` methods). Default: silent. */
+  logger?: Logger;
+  /** How long the old key keeps working after a rotation. Default `48h`. */
+  grace?: Duration;
+  /** Lifetime of a new key; `null` for keys that never expire. Default `30d`. */
+  keyLifetime?: Duration | null;
+  /** How long revoked and inactive keys are kept before purge deletes them (audit is kept). Default `30d`. */
+  retention?: Duration;
+  /** In-process cache sizing and freshness. */
+  lru?: {
+    /** Live keys held per process. Default 10000. */
+    max?: number;
+    /** An entry older than this is re-read from the shared cache or store. Default `60s`. */
+    maxAge?: Duration;
+    /** Unknown-key hashes remembered per process. Default 10000. */
+    negativeMax?: number;
+    /** How long an unknown hash is remembered. Default `5s`. */
+    negativeTtl?: Duration;
+  };
+  /** `last_used_at` bookkeeping. */
+  lastUsed?: {
+    /** How often collected uses are written to the store. Default `30s`. */
+    flushInterval?: Duration;
+    /** Uses of one key closer together than this are recorded once. Default `60s`. */
+    resolution?: Duration;
+  };
+}
+
+/** Options after validation: what the rest of the core reads. */
+export interface KeywardConfig {
+  store: KeyStore;
+  ownsStore: boolean;
+  cache: SharedKeyCache | undefined;
+  bus: InvalidationBus | undefined;
+  prefix: string;
+  pepper: string | Uint8Array | undefined;
+  clock: Clock;
+  logger: Logger;
+  graceMs: number;
+  keyLifetimeMs: number | null;
+  retentionMs: number;
+  lruMax: number;
+  maxAgeMs: number;
+  negativeMax: number;
+  negativeTtlMs: number;
+  usageFlushMs: number;
+  usageResolutionMs: number;
+}
+
+function positiveInt(value: unknown, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalidOption(option, value, 'must be a positive integer');
+  return value;
+}
+
+function hasMethods(value: unknown, methods: readonly string[]): boolean {
+  return typeof value === 'object' && value !== null && methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+}
+
+/** Turns the public options into the internal config. Never mutates `options`; throws on any bad value. */
+export function resolveOptions(options: KeywardOptions = {}): KeywardConfig {
+  if (typeof options !== 'object' || options === null) throw invalidOption('options', options, 'must be an object');
+  const { store, cache, bus, clock, logger, pepper } = options;
+  if (store !== undefined && !hasMethods(store, ['findKeyByHash', 'commit', 'listKeys'])) {
+    throw invalidOption('store', store, 'must implement KeyStore');
+  }
+  if (cache !== undefined && !hasMethods(cache, ['get', 'fill', 'write'])) throw invalidOption('cache', cache, 'must implement SharedKeyCache');
+  if (bus !== undefined && !hasMethods(bus, ['publish', 'subscribe'])) throw invalidOption('bus', bus, 'must implement InvalidationBus');
+  if (clock !== undefined && !hasMethods(clock, ['now'])) throw invalidOption('clock', clock, 'must have a now() method');
+  if (logger !== undefined && !hasMethods(logger, ['debug', 'info', 'warn', 'error'])) {
+    throw invalidOption('logger', logger, 'must have debug/info/warn/error methods (a pino logger)');
+  }
+  const prefix = options.prefix ?? 'sk_live';
+  if (!isValidPrefix(prefix)) {
+    throw invalidOption('prefix', prefix, 'must be lowercase letters and digits in _-separated words, at most 32 chars');
+  }
+  if (pepper !== undefined && !((typeof pepper === 'string' || pepper instanceof Uint8Array) && pepper.length >= 16)) {
+    throw invalidOption('pepper', typeof pepper === 'string' ? '(hidden)' : pepper, 'must be a string or bytes of at least 16');
+  }
+  const lru = options.lru ?? {};
+  const lastUsed = options.lastUsed ?? {};
+  return {
+    store: store ?? new MemoryStore(),
+    ownsStore: store === undefined,
+    cache,
+    bus,
+    prefix,
+    pepper,
+    clock: clock ?? systemClock,
+    logger: logger ?? silentLogger,
+    graceMs: parseDuration(options.grace ?? '48h', 'grace'),
+    keyLifetimeMs: options.keyLifetime === null ? null : parseDuration(options.keyLifetime ?? '30d', 'keyLifetime'),
+    retentionMs: parseDuration(options.retention ?? '30d', 'retention'),
+    lruMax: positiveInt(lru.max, 'lru.max', 10_000),
+    maxAgeMs: parseDuration(lru.maxAge ?? '60s', 'lru.maxAge'),
+    negativeMax: positiveInt(lru.negativeMax, 'lru.negativeMax', 10_000),
+    negativeTtlMs: parseDuration(lru.negativeTtl ?? '5s', 'lru.negativeTtl'),
+    usageFlushMs: parseDuration(lastUsed.flushInterval ?? '30s', 'lastUsed.flushInterval'),
+    usageResolutionMs: parseDuration(lastUsed.resolution ?? '60s', 'lastUsed.resolution'),
+  };
+}

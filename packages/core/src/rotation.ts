@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import { type Duration, parseDuration } from './duration.js';
+import { ErrorCodes } from './error-codes.js';
+import { KeywardError, isKeywardError } from './errors.js';
+import { expiryFrom, newKey } from './issue-key.js';
+import { assertTransition } from './lifecycle.js';
+import { type OpsContext, auditFor, keyUpdate, patched, propagate } from './ops-context.js';
+import { OPEN_ROTATION_STATES, type KeyRecord, type RotationRecord, type RotationState } from './types.js';
+import { checkClientId, checkText } from './validate.js';
+
+export interface RotateOptions {
+  /** Which active key to rotate. Required only when the client has several. */
+  keyId?: string;
+  /** How long the old key keeps working. Default: the `grace` option (48h). */
+  grace?: Duration;
+  /** Lifetime of the new key. Default: the `keyLifetime` option. */
+  ttl?: Duration | null;
+  reason?: string;
+  actor?: string;
+  /** A retried request with the same token gets the same rotation back (without the key, which is shown once). */
+  idempotencyKey?: string;
+}
+
+export interface RotationResult {
+  /** The new plaintext key; `undefined` when this is a replay of an earlier request. */
+  readonly key: string | undefined;
+  readonly replayed: boolean;
+  readonly rotationId: string;
+  readonly clientId: string;
+  readonly state: RotationState;
+  readonly newKeyId: string;
+  readonly fingerprint: string;
+  readonly oldKeyId: string;
+  readonly oldFingerprint: string;
+  /** When the old key stops working (its `Sunset`). */
+  readonly graceUntil: number;
+  readonly expiresAt: number | null;
+}
+
+function notFound(message: string, details: Record<string, unknown>): KeywardError {
+  return new KeywardError(ErrorCodes.NOT_FOUND, message, details);
+}
+
+async function replay(ctx: OpsContext, rotation: RotationRecord): Promise<RotationResult> {
+  const [oldKey, newKey] = await Promise.all([
+    ctx.config.store.findKeyById(rotation.oldKeyId),
+    ctx.config.store.findKeyById(rotation.newKeyId),
+  ]);
+  return {
+    key: undefined,
+    replayed: true,
+    rotationId: rotation.id,
+    clientId: rotation.clientId,
+    state: rotation.state,
+    newKeyId: rotation.newKeyId,
+    fingerprint: newKey?.fingerprint ?? '',
+    oldKeyId: rotation.oldKeyId,
+    oldFingerprint: oldKey?.fingerprint ?? '',
+    graceUntil: rotation.graceUntil,
+    expiresAt: newKey?.expiresAt ?? null,
+  };
+}
+
+async function inProgress(ctx: OpsContext, clientId: string): Promise<KeywardError | undefined> {
+  const [open] = await ctx.config.store.listRotations({ clientId, state: OPEN_ROTATION_STATES, limit: 1 });
+  if (!open) return undefined;
+  return new KeywardError(ErrorCodes.ROTATION_IN_PROGRESS, `client ${clientId} already has rotation ${open.id} in progress`, {
+    clientId,
+    rotationId: open.id,
+    graceUntil: open.graceUntil,
+  });
+}
+
+async function keyToRotate(ctx: OpsContext, clientId: string, keyId: string | undefined): Promise<KeyRecord> {
+  const { store } = ctx.config;
+  if (keyId !== undefined) {
+    const key = await store.findKeyById(keyId);
+    if (!key || key.clientId !== clientId) throw notFound(`client ${clientId} has no key ${keyId}`, { clientId, keyId });
+    if (key.status !== 'active' || key.graceUntil !== null) {
+      throw new KeywardError(ErrorCodes.ILLEGAL_TRANSITION, `key ${key.fingerprint} is ${key.graceUntil !== null ? 'already being rotated' : key.status}; only an active key can be rotated`, { fingerprint: key.fingerprint, status: key.status });
+    }
+    return key;
+  }
+  const candidates = (await store.listKeys({ clientId, status: ['active'] })).filter((k) => k.graceUntil === null);
+  if (candidates.length === 0) throw notFound(`client ${clientId} has no active key to rotate`, { clientId });
+  if (candidates.length > 1) {
+    throw new KeywardError(ErrorCodes.AMBIGUOUS_KEY, `client ${clientId} has ${candidates.length} active keys; say which one to rotate (keyId)`, {
+      clientId,
+      fingerprints: candidates.map((k) => k.fingerprint),
+    });
+  }
+  return candidates[0] as KeyRecord;
+}
+
+/**
+ * Starts a rotation: a new key is issued as `pending` and accepted at once; the old
+ * key stays active until `graceUntil`. At most one rotation per client is open: a
+ * second request gets the first one back (same idempotency token) or a
+ * `KEYWARD_ROTATION_IN_PROGRESS` error, never a second pending key (the store's
+ * uniqueness rule backs this up across processes).
+ */
+export async function rotateKey(ctx: OpsContext, clientIdInput: string, options: RotateOptions = {}, initialState: RotationState = 'delivered'): Promise<RotationResult> {
+  const clientId = checkClientId(clientIdInput);
+  const reason = checkText(options.reason, 'reason');
+  const actor = checkText(options.actor, 'actor');
+  const token = checkText(options.idempotencyKey, 'idempotencyKey');
+  const graceMs = options.grace === undefined ? ctx.config.graceMs : parseDuration(options.grace, 'grace');
+  const { store, clock } = ctx.config;
+
+  if (token !== null) {
+    const earlier = await store.findRotationByIdempotencyKey(clientId, token);
+    if (earlier) return replay(ctx, earlier);
+  }
+  const busy = await inProgress(ctx, clientId);
+  if (busy) throw busy;
+  const oldKey = await keyToRotate(ctx, clientId, options.keyId);
+
+  const now = clock.now();
+  const rotationId = randomUUID();
+  const graceUntil = now + graceMs;
+  const { key, record: pending } = newKey(
+    ctx,
+    { clientId, status: 'pending', scopes: oldKey.scopes, metadata: { ...oldKey.metadata }, expiresAt: expiryFrom(ctx, now, options.ttl), rotationId, replaces: oldKey.id },
+    now,
+  );
+  const rotation: RotationRecord = {
+    id: rotationId,
+    clientId,
+    oldKeyId: oldKey.id,
+    newKeyId: pending.id,
+    state: initialState,
+    reason,
+    actor,
+    idempotencyKey: token,
+    graceUntil,
+    createdAt: now,
+    updatedAt: now,
+    completedAt: null,
+    lastError: null,
+    version: 1,
+  };
+  const oldPatch = { graceUntil, rotationId };
+  try {
+    await store.commit({
+      at: now,
+      insertKeys: [pending],
+      updateKeys: [keyUpdate(oldKey, oldPatch)],
+      insertRotations: [rotation],
+      audit: [auditFor('key.rotated', now, pending, { rotation, actor, reason, data: { oldKeyId: oldKey.id, oldFingerprint: oldKey.fingerprint, graceUntil } })],
+    });
+  } catch (error) {
+    if (!isKeywardError(error, ErrorCodes.CONFLICT)) throw error;
+    // Lost a race with a concurrent rotation: hand back its outcome, or say who won.
+    const earlier = token === null ? null : await store.findRotationByIdempotencyKey(clientId, token);
+    if (earlier) return replay(ctx, earlier);
+    throw (await inProgress(ctx, clientId)) ?? error;
+  }
+  await propagate(ctx, [pending, patched(oldKey, oldPatch, now)]);
+  ctx.config.logger.info(
+    { event: 'key.rotated', clientId, rotationId, fingerprint: pending.fingerprint, oldFingerprint: oldKey.fingerprint, graceUntil, actor },
+    'keyward: rotation started',
+  );
+  ctx.events.emit('key.rotated', {
+    at: now, clientId, keyId: pending.id, fingerprint: pending.fingerprint, rotationId,
+    oldKeyId: oldKey.id, oldFingerprint: oldKey.fingerprint, graceUntil, actor, reason,
+  });
+  return {
+    key, replayed: false, rotationId, clientId, state: initialState, newKeyId: pending.id, fingerprint: pending.fingerprint,
+    oldKeyId: oldKey.id, oldFingerprint: oldKey.fingerprint, graceUntil, expiresAt: pending.expiresAt,
+  };
+}
+
+/** Loads an open rotation with both of its keys, or throws naming what is wrong. */
+export async function openRotation(ctx: OpsContext, rotationId: string): Promise<{ rotation: RotationRecord; oldKey: KeyRecord | null; newKey: KeyRecord }> {
+  const { store } = ctx.config;
+  const rotation = await store.findRotation(rotationId);
+  if (!rotation) throw notFound(`no rotation ${rotationId}`, { rotationId });
+  if (!OPEN_ROTATION_STATES.includes(rotation.state)) {
+    throw new KeywardError(ErrorCodes.ILLEGAL_TRANSITION, `rotation ${rotationId} is already ${rotation.state}`, { rotationId, state: rotation.state });
+  }
+  const [oldKey, newKey] = await Promise.all([store.findKeyById(rotation.oldKeyId), store.findKeyById(rotation.newKeyId)]);
+  if (!newKey) throw notFound(`rotation ${rotationId} has lost its new key`, { rotationId });
+  return { rotation, oldKey, newKey };
+}

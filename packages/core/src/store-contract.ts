@@ -1,0 +1,360 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { verifyAuditRows } from './audit-chain.js';
+import { ErrorCodes } from './error-codes.js';
+import { generateKey } from './key-format.js';
+import { fingerprintOf, hashKey } from './key-hash.js';
+import type { KeyStore } from './key-store.js';
+import type { AuditEntry, KeyRecord, RotationRecord } from './types.js';
+
+export interface ContractSubject {
+  store: KeyStore;
+  /** Drops whatever the subject created (schema, file, connections). */
+  cleanup?: () => Promise<void>;
+}
+
+const T0 = Date.UTC(2026, 0, 1);
+const HOUR = 3_600_000;
+
+/** A valid key record for tests; every field can be overridden. */
+export function makeKeyRecord(overrides: Partial<KeyRecord> = {}): KeyRecord {
+  const keyHash = overrides.keyHash ?? hashKey(generateKey('sk_test'));
+  return {
+    id: randomUUID(),
+    clientId: 'acme',
+    keyHash,
+    fingerprint: fingerprintOf(keyHash),
+    prefix: 'sk_test',
+    status: 'active',
+    scopes: ['orders:read'],
+    metadata: { team: 'payments', nested: { a: [1, 2] } },
+    createdAt: T0,
+    expiresAt: T0 + 30 * 24 * HOUR,
+    graceUntil: null,
+    rotationId: null,
+    replaces: null,
+    revokedAt: null,
+    revokedReason: null,
+    lastUsedAt: null,
+    statusChangedAt: T0,
+    updatedAt: T0,
+    version: 1,
+    ...overrides,
+  };
+}
+
+export function makeRotationRecord(oldKey: KeyRecord, newKey: KeyRecord, overrides: Partial<RotationRecord> = {}): RotationRecord {
+  return {
+    id: randomUUID(),
+    clientId: oldKey.clientId,
+    oldKeyId: oldKey.id,
+    newKeyId: newKey.id,
+    state: 'delivered',
+    reason: 'scheduled',
+    actor: 'test',
+    idempotencyKey: null,
+    graceUntil: T0 + 48 * HOUR,
+    createdAt: T0,
+    updatedAt: T0,
+    completedAt: null,
+    lastError: null,
+    version: 1,
+    ...overrides,
+  };
+}
+
+function audit(type: string, key: KeyRecord | null, at = T0): AuditEntry {
+  return { at, type, clientId: key?.clientId ?? null, keyId: key?.id ?? null, fingerprint: key?.fingerprint ?? null, rotationId: null, actor: 'test', reason: null, data: { n: 1 } };
+}
+
+async function expectConflict(promise: Promise<unknown>): Promise<void> {
+  await expect(promise).rejects.toMatchObject({ code: ErrorCodes.CONFLICT });
+}
+
+/**
+ * The contract every `KeyStore` must pass. Call it from a test file with a factory
+ * that builds a fresh, empty store for each test:
+ *
+ * ```ts
+ * runKeyStoreContract('SqliteStore', async () => ({ store: new SqliteStore(':memory:') }));
+ * ```
+ */
+export function runKeyStoreContract(name: string, create: () => Promise<ContractSubject>): void {
+  describe(`KeyStore contract: ${name}`, () => {
+    let subject: ContractSubject;
+    let store: KeyStore;
+    beforeEach(async () => {
+      subject = await create();
+      store = subject.store;
+    });
+    afterEach(async () => {
+      await subject.store.close();
+      await subject.cleanup?.();
+    });
+
+    describe('lookups', () => {
+      it('finds a key by hash, id and fingerprint prefix, with every field intact', async () => {
+        const key = makeKeyRecord({ graceUntil: T0 + HOUR, lastUsedAt: T0 + 5, expiresAt: null, replaces: randomUUID() });
+        await store.commit({ at: T0, insertKeys: [key] });
+        expect(await store.findKeyByHash(key.keyHash)).toEqual(key);
+        expect(await store.findKeyById(key.id)).toEqual(key);
+        expect(await store.findKeysByFingerprint(key.fingerprint.slice(0, 4))).toEqual([key]);
+      });
+
+      it('answers null or [] for what it does not hold', async () => {
+        expect(await store.findKeyByHash('0'.repeat(64))).toBeNull();
+        expect(await store.findKeyById(randomUUID())).toBeNull();
+        expect(await store.findKeysByFingerprint('zzzzzzzz')).toEqual([]);
+        expect(await store.findRotation(randomUUID())).toBeNull();
+        expect(await store.findRotationByIdempotencyKey('acme', 'nope')).toBeNull();
+      });
+
+      it('returns copies: mutating a result or an input does not change the store', async () => {
+        const key = makeKeyRecord();
+        const input = { ...key, scopes: [...key.scopes] };
+        await store.commit({ at: T0, insertKeys: [input] });
+        input.scopes.push('admin');
+        const found = (await store.findKeyById(key.id)) as KeyRecord;
+        expect(found.scopes).toEqual(['orders:read']);
+        try {
+          (found.scopes as string[]).push('admin');
+        } catch {
+          // frozen is fine too
+        }
+        expect((await store.findKeyById(key.id))?.scopes).toEqual(['orders:read']);
+      });
+    });
+
+    describe('compare-and-set', () => {
+      it('updates bump the version by one and stamp updatedAt', async () => {
+        const key = makeKeyRecord();
+        await store.commit({ at: T0, insertKeys: [key] });
+        await store.commit({ at: T0 + 7, updateKeys: [{ id: key.id, expectedVersion: 1, patch: { graceUntil: T0 + HOUR } }] });
+        expect(await store.findKeyById(key.id)).toEqual({ ...key, graceUntil: T0 + HOUR, version: 2, updatedAt: T0 + 7 });
+      });
+
+      it('rejects a stale version and writes nothing of the batch', async () => {
+        const key = makeKeyRecord();
+        await store.commit({ at: T0, insertKeys: [key] });
+        await store.commit({ at: T0, updateKeys: [{ id: key.id, expectedVersion: 1, patch: { scopes: ['a'] } }] });
+        const other = makeKeyRecord({ clientId: 'other' });
+        await expectConflict(
+          store.commit({
+            at: T0,
+            insertKeys: [other],
+            updateKeys: [{ id: key.id, expectedVersion: 1, patch: { status: 'revoked' } }],
+            audit: [audit('key.revoked', key)],
+          }),
+        );
+        expect(await store.findKeyById(other.id)).toBeNull();
+        expect((await store.findKeyById(key.id))?.status).toBe('active');
+        expect(await store.listAudit({})).toEqual([]);
+      });
+
+      it('rejects an update or delete of a key that does not exist', async () => {
+        await expectConflict(store.commit({ at: T0, updateKeys: [{ id: randomUUID(), expectedVersion: 1, patch: { status: 'revoked' } }] }));
+        await expectConflict(store.commit({ at: T0, deleteKeys: [{ id: randomUUID(), expectedVersion: 1 }] }));
+      });
+
+      it('rejects a duplicate key hash', async () => {
+        const key = makeKeyRecord();
+        await store.commit({ at: T0, insertKeys: [key] });
+        await expectConflict(store.commit({ at: T0, insertKeys: [makeKeyRecord({ keyHash: key.keyHash, clientId: 'other' })] }));
+      });
+
+      it('updates rotations by compare-and-set too', async () => {
+        const oldKey = makeKeyRecord();
+        const newKey = makeKeyRecord({ status: 'pending' });
+        const rotation = makeRotationRecord(oldKey, newKey);
+        await store.commit({ at: T0, insertKeys: [oldKey, newKey], insertRotations: [rotation] });
+        await store.commit({ at: T0 + 1, updateRotations: [{ id: rotation.id, expectedVersion: 1, patch: { state: 'completed', completedAt: T0 + 1 } }] });
+        await expectConflict(store.commit({ at: T0 + 2, updateRotations: [{ id: rotation.id, expectedVersion: 1, patch: { state: 'aborted' } }] }));
+        expect(await store.findRotation(rotation.id)).toEqual({ ...rotation, state: 'completed', completedAt: T0 + 1, updatedAt: T0 + 1, version: 2 });
+      });
+
+      it('lets exactly one of many concurrent writers win', async () => {
+        const key = makeKeyRecord();
+        await store.commit({ at: T0, insertKeys: [key] });
+        const attempts = Array.from({ length: 20 }, (_, i) =>
+          store.commit({ at: T0 + i, updateKeys: [{ id: key.id, expectedVersion: 1, patch: { revokedReason: `r${i}` } }] }),
+        );
+        const results = await Promise.allSettled(attempts);
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: ErrorCodes.CONFLICT });
+        expect((await store.findKeyById(key.id))?.version).toBe(2);
+      });
+    });
+
+    describe('uniqueness rules', () => {
+      it('holds at most one pending key per client', async () => {
+        await store.commit({ at: T0, insertKeys: [makeKeyRecord({ status: 'pending' })] });
+        await expectConflict(store.commit({ at: T0, insertKeys: [makeKeyRecord({ status: 'pending' })] }));
+        await store.commit({ at: T0, insertKeys: [makeKeyRecord({ status: 'pending', clientId: 'other' })] });
+      });
+
+      it('lets one of many concurrent pending inserts for a client win', async () => {
+        const results = await Promise.allSettled(
+          Array.from({ length: 20 }, () => store.commit({ at: T0, insertKeys: [makeKeyRecord({ status: 'pending' })] })),
+        );
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        expect(await store.listKeys({ clientId: 'acme', status: ['pending'] })).toHaveLength(1);
+      });
+
+      it('holds at most one open rotation per client, and allows the next once it closes', async () => {
+        const oldKey = makeKeyRecord();
+        const a = makeKeyRecord({ status: 'pending' });
+        const first = makeRotationRecord(oldKey, a);
+        await store.commit({ at: T0, insertKeys: [oldKey, a], insertRotations: [first] });
+        const b = makeKeyRecord({ status: 'active' });
+        await expectConflict(store.commit({ at: T0, insertKeys: [b], insertRotations: [makeRotationRecord(oldKey, b, { state: 'started' })] }));
+        expect(await store.findKeyById(b.id)).toBeNull();
+        await store.commit({ at: T0, updateRotations: [{ id: first.id, expectedVersion: 1, patch: { state: 'aborted' } }] });
+        await store.commit({ at: T0, insertKeys: [b], insertRotations: [makeRotationRecord(oldKey, b)] });
+      });
+
+      it('keeps idempotency keys unique per client and finds rotations by them', async () => {
+        const oldKey = makeKeyRecord();
+        const a = makeKeyRecord();
+        const first = makeRotationRecord(oldKey, a, { idempotencyKey: 'tok-1', state: 'completed' });
+        await store.commit({ at: T0, insertKeys: [oldKey, a], insertRotations: [first] });
+        expect(await store.findRotationByIdempotencyKey('acme', 'tok-1')).toEqual(first);
+        expect(await store.findRotationByIdempotencyKey('other', 'tok-1')).toBeNull();
+        await expectConflict(store.commit({ at: T0, insertRotations: [makeRotationRecord(oldKey, a, { idempotencyKey: 'tok-1', state: 'completed' })] }));
+        await store.commit({ at: T0, insertRotations: [makeRotationRecord({ ...oldKey, clientId: 'other' }, a, { idempotencyKey: 'tok-1', state: 'completed' })] });
+      });
+    });
+
+    describe('transitions', () => {
+      it('stores every lifecycle transition with its fields', async () => {
+        const pending = makeKeyRecord({ status: 'pending' });
+        const active = makeKeyRecord({ clientId: 'b' });
+        await store.commit({ at: T0, insertKeys: [pending, active] });
+        await store.commit({
+          at: T0 + 1,
+          updateKeys: [
+            { id: pending.id, expectedVersion: 1, patch: { status: 'active', statusChangedAt: T0 + 1 } },
+            { id: active.id, expectedVersion: 1, patch: { status: 'inactive', statusChangedAt: T0 + 1 } },
+          ],
+        });
+        expect((await store.findKeyById(pending.id))?.status).toBe('active');
+        expect((await store.findKeyById(active.id))?.status).toBe('inactive');
+        await store.commit({
+          at: T0 + 2,
+          updateKeys: [
+            { id: pending.id, expectedVersion: 2, patch: { status: 'revoked', revokedAt: T0 + 2, revokedReason: 'compromised', statusChangedAt: T0 + 2 } },
+            { id: active.id, expectedVersion: 2, patch: { status: 'revoked', revokedAt: T0 + 2, revokedReason: 'offboarded', statusChangedAt: T0 + 2 } },
+          ],
+        });
+        const revoked = await store.findKeyById(pending.id);
+        expect(revoked).toMatchObject({ status: 'revoked', revokedAt: T0 + 2, revokedReason: 'compromised', statusChangedAt: T0 + 2, version: 3 });
+        const fromPending = makeKeyRecord({ status: 'pending', clientId: 'c' });
+        await store.commit({ at: T0, insertKeys: [fromPending] });
+        await store.commit({ at: T0 + 3, updateKeys: [{ id: fromPending.id, expectedVersion: 1, patch: { status: 'revoked', revokedAt: T0 + 3, revokedReason: 'aborted' } }] });
+        expect((await store.findKeyById(fromPending.id))?.status).toBe('revoked');
+      });
+
+      it('can clear nullable fields', async () => {
+        const key = makeKeyRecord({ graceUntil: T0 + HOUR, rotationId: randomUUID() });
+        await store.commit({ at: T0, insertKeys: [key] });
+        await store.commit({ at: T0, updateKeys: [{ id: key.id, expectedVersion: 1, patch: { graceUntil: null, expiresAt: null } }] });
+        expect(await store.findKeyById(key.id)).toMatchObject({ graceUntil: null, expiresAt: null, rotationId: key.rotationId });
+      });
+    });
+
+    describe('listing', () => {
+      it('lists by client and status, oldest first, with a limit', async () => {
+        const a1 = makeKeyRecord({ createdAt: T0 + 2 });
+        const a2 = makeKeyRecord({ createdAt: T0 + 1, status: 'revoked' });
+        const b1 = makeKeyRecord({ clientId: 'b' });
+        await store.commit({ at: T0, insertKeys: [a1, a2, b1] });
+        expect((await store.listKeys({ clientId: 'acme' })).map((k) => k.id)).toEqual([a2.id, a1.id]);
+        expect((await store.listKeys({ clientId: 'acme', status: ['active'] })).map((k) => k.id)).toEqual([a1.id]);
+        expect(await store.listKeys({ status: ['active', 'revoked'], limit: 2 })).toHaveLength(2);
+        expect(await store.listKeys({ clientId: 'nobody' })).toEqual([]);
+      });
+
+      it('lists by due time: expiring, grace ended, retired long enough', async () => {
+        const soon = makeKeyRecord({ expiresAt: T0 + HOUR });
+        const later = makeKeyRecord({ clientId: 'b', expiresAt: T0 + 100 * HOUR });
+        const never = makeKeyRecord({ clientId: 'c', expiresAt: null });
+        const graced = makeKeyRecord({ clientId: 'd', graceUntil: T0 + 2 * HOUR });
+        const oldRevoked = makeKeyRecord({ clientId: 'e', status: 'revoked', statusChangedAt: T0 - 40 * 24 * HOUR });
+        const newRevoked = makeKeyRecord({ clientId: 'f', status: 'revoked', statusChangedAt: T0 });
+        await store.commit({ at: T0, insertKeys: [soon, later, never, graced, oldRevoked, newRevoked] });
+        const ids = (keys: KeyRecord[]) => keys.map((k) => k.id).sort();
+        expect(ids(await store.listKeys({ status: ['active'], expiresBefore: T0 + 2 * HOUR }))).toEqual([soon.id]);
+        expect(ids(await store.listKeys({ graceEndedBefore: T0 + 3 * HOUR }))).toEqual([graced.id]);
+        expect(ids(await store.listKeys({ graceEndedBefore: T0 + HOUR }))).toEqual([]);
+        expect(ids(await store.listKeys({ status: ['revoked', 'inactive'], statusChangedBefore: T0 - 30 * 24 * HOUR }))).toEqual([oldRevoked.id]);
+      });
+
+      it('lists rotations by client, state and grace end', async () => {
+        const k = makeKeyRecord();
+        const open = makeRotationRecord(k, k, { graceUntil: T0 + HOUR });
+        const done = makeRotationRecord(k, k, { state: 'completed', graceUntil: T0 - HOUR, createdAt: T0 - 1 });
+        const elsewhere = makeRotationRecord({ ...k, clientId: 'b' }, k, { state: 'started', graceUntil: T0 + 5 * HOUR });
+        await store.commit({ at: T0, insertRotations: [open, done, elsewhere] });
+        expect((await store.listRotations({ clientId: 'acme' })).map((r) => r.id)).toEqual([done.id, open.id]);
+        expect((await store.listRotations({ state: ['started', 'delivered'] })).map((r) => r.id).sort()).toEqual([open.id, elsewhere.id].sort());
+        expect((await store.listRotations({ state: ['started', 'delivered'], graceEndedBefore: T0 + 2 * HOUR })).map((r) => r.id)).toEqual([open.id]);
+        expect(await store.listRotations({ limit: 1 })).toHaveLength(1);
+      });
+    });
+
+    describe('purge', () => {
+      it('deletes by compare-and-set and forgets the hash', async () => {
+        const key = makeKeyRecord({ status: 'revoked' });
+        await store.commit({ at: T0, insertKeys: [key] });
+        await expectConflict(store.commit({ at: T0, deleteKeys: [{ id: key.id, expectedVersion: 2 }] }));
+        await store.commit({ at: T0, deleteKeys: [{ id: key.id, expectedVersion: 1 }], audit: [audit('key.purged', key)] });
+        expect(await store.findKeyById(key.id)).toBeNull();
+        expect(await store.findKeyByHash(key.keyHash)).toBeNull();
+        expect(await store.listAudit({})).toHaveLength(1);
+      });
+    });
+
+    describe('last used', () => {
+      it('records uses in bulk, never backwards, without a version bump', async () => {
+        const a = makeKeyRecord();
+        const b = makeKeyRecord({ clientId: 'b' });
+        await store.commit({ at: T0, insertKeys: [a, b] });
+        await store.touchLastUsed([{ id: a.id, at: T0 + 10 }, { id: b.id, at: T0 + 20 }, { id: randomUUID(), at: T0 }]);
+        await store.touchLastUsed([{ id: a.id, at: T0 + 5 }]);
+        expect(await store.findKeyById(a.id)).toMatchObject({ lastUsedAt: T0 + 10, version: 1 });
+        expect(await store.findKeyById(b.id)).toMatchObject({ lastUsedAt: T0 + 20, version: 1 });
+        await store.touchLastUsed([]);
+      });
+    });
+
+    describe('audit log', () => {
+      it('appends entries in order as an intact hash chain, and filters them', async () => {
+        const a = makeKeyRecord();
+        const b = makeKeyRecord({ clientId: 'b' });
+        await store.commit({ at: T0, insertKeys: [a], audit: [audit('key.issued', a, T0)] });
+        await store.commit({ at: T0, insertKeys: [b], audit: [audit('key.issued', b, T0 + 10), audit('key.rotated', b, T0 + 20)] });
+        await store.commit({ at: T0, audit: [{ ...audit('key.revoked', a, T0 + 30), data: { z: 1, a: { y: [1, 'x'], b: null } } }] });
+        const rows = await store.listAudit({});
+        expect(rows.map((r) => [r.seq, r.type, r.clientId])).toEqual([
+          [1, 'key.issued', 'acme'],
+          [2, 'key.issued', 'b'],
+          [3, 'key.rotated', 'b'],
+          [4, 'key.revoked', 'acme'],
+        ]);
+        expect(rows[3]?.data).toEqual({ z: 1, a: { y: [1, 'x'], b: null } });
+        expect(verifyAuditRows(rows)).toMatchObject({ ok: true, count: 4 });
+        expect((await store.listAudit({ clientId: 'b' })).map((r) => r.seq)).toEqual([2, 3]);
+        expect((await store.listAudit({ since: T0 + 20 })).map((r) => r.seq)).toEqual([3, 4]);
+        expect((await store.listAudit({ afterSeq: 1, limit: 2 })).map((r) => r.seq)).toEqual([2, 3]);
+      });
+
+      it('keeps the chain intact under concurrent appends', async () => {
+        await Promise.all(
+          Array.from({ length: 15 }, (_, i) => store.commit({ at: T0, audit: [audit('key.issued', null, T0 + i), audit('key.rotated', null, T0 + i)] })),
+        );
+        const rows = await store.listAudit({});
+        expect(rows).toHaveLength(30);
+        expect(verifyAuditRows(rows)).toMatchObject({ ok: true, count: 30 });
+      });
+    });
+  });
+}

@@ -1,0 +1,60 @@
+import type { KeyStore } from './key-store.js';
+import { type Logger, errorFields } from './logger.js';
+
+/**
+ * Collects `last_used_at` off the request path and writes it in batches: one
+ * `touchLastUsed` call per flush interval, never one write per request. A failed
+ * flush keeps its entries for the next one.
+ */
+export class UsageRecorder {
+  private pending = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: KeyStore,
+    private readonly logger: Logger,
+    private readonly intervalMs: number,
+  ) {}
+
+  record(keyId: string, at: number): void {
+    this.pending.set(keyId, at);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer === undefined && this.intervalMs > 0) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.flush();
+      }, this.intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes what has been collected. Safe to call at any time; never rejects. */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing.then(() => this.flush());
+    if (this.pending.size === 0) return Promise.resolve();
+    const batch = this.pending;
+    this.pending = new Map();
+    const uses = [...batch].map(([id, at]) => ({ id, at }));
+    this.flushing = this.store
+      .touchLastUsed(uses)
+      .catch((error: unknown) => {
+        this.logger.warn({ ...errorFields(error), keys: uses.length }, 'keyward: could not record last use; will retry');
+        for (const [id, at] of batch) if ((this.pending.get(id) ?? -1) < at) this.pending.set(id, at);
+        this.schedule();
+      })
+      .finally(() => {
+        this.flushing = undefined;
+      });
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+}

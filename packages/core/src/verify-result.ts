@@ -1,0 +1,60 @@
+import type { LiveKey } from './types.js';
+
+export type InvalidReason = 'missing' | 'malformed' | 'unknown' | 'expired' | 'inactive' | 'revoked' | 'unavailable';
+
+export interface ValidKey {
+  readonly valid: true;
+  readonly clientId: string;
+  readonly keyId: string;
+  readonly fingerprint: string;
+  readonly scopes: readonly string[];
+  readonly status: 'active' | 'pending';
+  readonly expiresAt: number | null;
+  /** For the old key of a rotation: when it stops working (RFC 8594 `Sunset`). Otherwise `null`. */
+  readonly sunset: number | null;
+}
+
+export interface InvalidKey {
+  readonly valid: false;
+  readonly reason: InvalidReason;
+  /** Set when the key was well-formed: the fingerprint of its hash. */
+  readonly fingerprint: string | null;
+  /** Set when the key is known to the store. */
+  readonly clientId: string | null;
+  readonly keyId: string | null;
+}
+
+/** The one result every adapter translates into an HTTP response. */
+export type VerifyResult = ValidKey | InvalidKey;
+
+function bare(reason: InvalidReason): InvalidKey {
+  return Object.freeze({ valid: false, reason, fingerprint: null, clientId: null, keyId: null });
+}
+
+/** Shared, frozen results: rejecting garbage allocates nothing. */
+export const MISSING: InvalidKey = bare('missing');
+export const MALFORMED: InvalidKey = bare('malformed');
+export const UNAVAILABLE: InvalidKey = bare('unavailable');
+
+export function validResult(key: LiveKey): ValidKey {
+  const sunset =
+    key.graceUntil === null ? null : key.expiresAt === null ? key.graceUntil : Math.min(key.graceUntil, key.expiresAt);
+  return Object.freeze({
+    valid: true,
+    clientId: key.clientId,
+    keyId: key.id,
+    fingerprint: key.fingerprint,
+    scopes: key.scopes,
+    status: key.status === 'pending' ? 'pending' : 'active',
+    expiresAt: key.expiresAt,
+    sunset,
+  });
+}
+
+export function refusedResult(key: LiveKey, reason: 'expired' | 'inactive' | 'revoked'): InvalidKey {
+  return Object.freeze({ valid: false, reason, fingerprint: key.fingerprint, clientId: key.clientId, keyId: key.id });
+}
+
+export function unknownResult(fingerprint: string): InvalidKey {
+  return Object.freeze({ valid: false, reason: 'unknown', fingerprint, clientId: null, keyId: null });
+}
