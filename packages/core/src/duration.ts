@@ -1,5 +1,5 @@
 import { ErrorCodes } from './error-codes.js';
-import { KeywardError, describeValue } from './errors.js';
+import { describeValue, KeywardError } from './errors.js';
 
 const UNIT_MS: Record<string, number> = {
   ms: 1,

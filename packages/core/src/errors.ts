@@ -19,11 +19,9 @@ export class KeywardError extends Error {
 
 /** Thrown when an option has a bad value: names the package, the option and the value. */
 export function invalidOption(option: string, value: unknown, expected: string): KeywardError {
-  return new KeywardError(
-    ErrorCodes.INVALID_OPTION,
-    `@keyward/core: option "${option}" ${expected}; got ${describeValue(value)}`,
-    { option },
-  );
+  return new KeywardError(ErrorCodes.INVALID_OPTION, `@keyward/core: option "${option}" ${expected}; got ${describeValue(value)}`, {
+    option,
+  });
 }
 
 export function conflict(message: string, details: Record<string, unknown> = {}): KeywardError {

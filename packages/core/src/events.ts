@@ -1,4 +1,4 @@
-import { type Logger, errorFields } from './logger.js';
+import { errorFields, type Logger } from './logger.js';
 import type { KeyStatus } from './types.js';
 
 /** Request facts an adapter passes to `verify` so alerts can say who used an old key. */
@@ -59,7 +59,10 @@ export class KeywardEmitter {
 
   on<E extends KeywardEventName>(name: E, listener: KeywardListener<E>): () => void {
     let set = this.listeners.get(name);
-    if (!set) this.listeners.set(name, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.listeners.set(name, set);
+    }
     set.add(listener as KeywardListener<never>);
     return () => this.off(name, listener);
   }

@@ -1,45 +1,45 @@
-export { Keyward, createKeyward } from './keyward.js';
-export type { KeywardOptions, KeywardConfig } from './options.js';
-export { resolveOptions } from './options.js';
-export type { IssueOptions, IssuedKey } from './issue-key.js';
-export type { RotateOptions, RotationResult } from './rotation.js';
-export type { FinalizeResult } from './rotation-end.js';
-export type { RevokeOptions, PurgeResult } from './revoke.js';
-export type { VerifyResult, ValidKey, InvalidKey, InvalidReason } from './verify-result.js';
+export { type AuditChainReport, auditRowHash, canonicalJson, chainAuditEntry, verifyAuditRows } from './audit-chain.js';
+export { type Clock, ManualClock, systemClock } from './clock.js';
+export { crc32Ascii } from './crc32.js';
+export { type Duration, formatDuration, parseDuration } from './duration.js';
+export { type ErrorCode, ErrorCodes } from './error-codes.js';
+export { isKeywardError, KeywardError } from './errors.js';
+export type { KeywardEventName, KeywardEvents, KeywardListener, VerifyContext } from './events.js';
 export { KeywardEmitter } from './events.js';
-export type { KeywardEvents, KeywardEventName, KeywardListener, VerifyContext } from './events.js';
-export { KeywardError, isKeywardError } from './errors.js';
-export { ErrorCodes, type ErrorCode } from './error-codes.js';
-export { parseDuration, formatDuration, type Duration } from './duration.js';
-export { type Clock, systemClock, ManualClock } from './clock.js';
-export { type Logger, silentLogger } from './logger.js';
+export type { IssuedKey, IssueOptions } from './issue-key.js';
+export type { InvalidationBus, InvalidationHandlers, SharedKeyCache } from './key-cache.js';
 export {
-  generateKey,
-  parseKey,
   checkKeyFormat,
+  generateKey,
   isValidPrefix,
+  type KeyFormatProblem,
   keyLength,
   type ParsedKey,
-  type KeyFormatProblem,
+  parseKey,
 } from './key-format.js';
-export { hashKey, createKeyHasher, fingerprintOf, type KeyHasher } from './key-hash.js';
-export { crc32Ascii } from './crc32.js';
-export { canTransition, assertTransition, refusalAt, type RefusalReason } from './lifecycle.js';
-export type { KeyStore, WriteBatch, VersionedUpdate, KeyQuery, RotationQuery, AuditQuery, KeyChange } from './key-store.js';
+export { createKeyHasher, fingerprintOf, hashKey, type KeyHasher } from './key-hash.js';
+export type { AuditQuery, KeyChange, KeyQuery, KeyStore, RotationQuery, VersionedUpdate, WriteBatch } from './key-store.js';
+export { createKeyward, Keyward } from './keyward.js';
+export { assertTransition, canTransition, type RefusalReason, refusalAt } from './lifecycle.js';
+export { type Logger, silentLogger } from './logger.js';
 export { MemoryStore } from './memory-store.js';
-export type { SharedKeyCache, InvalidationBus, InvalidationHandlers } from './key-cache.js';
-export { chainAuditEntry, auditRowHash, canonicalJson, verifyAuditRows, type AuditChainReport } from './audit-chain.js';
+export type { KeywardConfig, KeywardOptions } from './options.js';
+export { resolveOptions } from './options.js';
+export type { PurgeResult, RevokeOptions } from './revoke.js';
+export type { RotateOptions, RotationResult } from './rotation.js';
+export type { FinalizeResult } from './rotation-end.js';
 export {
-  KEY_STATUSES,
-  OPEN_ROTATION_STATES,
-  toLiveKey,
-  type KeyStatus,
-  type KeyRecord,
-  type KeyPatch,
-  type RotationRecord,
-  type RotationPatch,
-  type RotationState,
   type AuditEntry,
   type AuditRecord,
+  KEY_STATUSES,
+  type KeyPatch,
+  type KeyRecord,
+  type KeyStatus,
   type LiveKey,
+  OPEN_ROTATION_STATES,
+  type RotationPatch,
+  type RotationRecord,
+  type RotationState,
+  toLiveKey,
 } from './types.js';
+export type { InvalidKey, InvalidReason, ValidKey, VerifyResult } from './verify-result.js';

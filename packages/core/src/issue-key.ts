@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Duration, parseDuration } from './duration.js';
 import { generateKey } from './key-format.js';
 import { fingerprintOf } from './key-hash.js';
-import { type OpsContext, auditFor, propagate } from './ops-context.js';
+import { auditFor, type OpsContext, propagate } from './ops-context.js';
 import type { KeyRecord, KeyStatus } from './types.js';
 import { checkClientId, checkMetadata, checkScopes, checkText } from './validate.js';
 
@@ -30,7 +30,15 @@ export interface IssuedKey {
 /** Builds a fresh key record and its plaintext (nothing is written). */
 export function newKey(
   ctx: OpsContext,
-  fields: { clientId: string; status: KeyStatus; scopes: readonly string[]; metadata: Record<string, unknown>; expiresAt: number | null; rotationId: string | null; replaces: string | null },
+  fields: {
+    clientId: string;
+    status: KeyStatus;
+    scopes: readonly string[];
+    metadata: Record<string, unknown>;
+    expiresAt: number | null;
+    rotationId: string | null;
+    replaces: string | null;
+  },
   now: number,
 ): { key: string; record: KeyRecord } {
   const key = generateKey(ctx.config.prefix);
@@ -75,7 +83,10 @@ export async function issueKey(ctx: OpsContext, clientIdInput: string, options: 
     audit: [auditFor('key.issued', now, record, { actor, reason, data: { scopes, expiresAt } })],
   });
   await propagate(ctx, [record]);
-  ctx.config.logger.info({ event: 'key.issued', clientId, keyId: record.id, fingerprint: record.fingerprint, actor }, 'keyward: key issued');
+  ctx.config.logger.info(
+    { event: 'key.issued', clientId, keyId: record.id, fingerprint: record.fingerprint, actor },
+    'keyward: key issued',
+  );
   ctx.events.emit('key.issued', { at: now, clientId, keyId: record.id, fingerprint: record.fingerprint, scopes, expiresAt, actor });
   return { key, id: record.id, clientId, fingerprint: record.fingerprint, scopes, createdAt: now, expiresAt };
 }

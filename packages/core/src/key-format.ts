@@ -14,17 +14,9 @@ export const MAX_PREFIX_LENGTH = 32;
 const PREFIX = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
 
 /** Why a string is not a well-formed key. Constants, so rejecting garbage allocates nothing. */
-export type KeyFormatProblem =
-  | 'not_a_string'
-  | 'empty'
-  | 'bad_length'
-  | 'bad_prefix'
-  | 'bad_alphabet'
-  | 'bad_checksum';
+export type KeyFormatProblem = 'not_a_string' | 'empty' | 'bad_length' | 'bad_prefix' | 'bad_alphabet' | 'bad_checksum';
 
-export type ParsedKey =
-  | { ok: true; prefix: string; body: string; checksum: string }
-  | { ok: false; reason: KeyFormatProblem };
+export type ParsedKey = { ok: true; prefix: string; body: string; checksum: string } | { ok: false; reason: KeyFormatProblem };
 
 export function isValidPrefix(prefix: unknown): prefix is string {
   return typeof prefix === 'string' && prefix.length <= MAX_PREFIX_LENGTH && PREFIX.test(prefix);

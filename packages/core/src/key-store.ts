@@ -1,13 +1,4 @@
-import type {
-  AuditEntry,
-  AuditRecord,
-  KeyPatch,
-  KeyRecord,
-  KeyStatus,
-  RotationPatch,
-  RotationRecord,
-  RotationState,
-} from './types.js';
+import type { AuditEntry, AuditRecord, KeyPatch, KeyRecord, KeyStatus, RotationPatch, RotationRecord, RotationState } from './types.js';
 
 /** A compare-and-set update: applies only if the row is still at `expectedVersion`. */
 export interface VersionedUpdate<P> {

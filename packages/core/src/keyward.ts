@@ -1,14 +1,14 @@
-import { verifyAuditRows, type AuditChainReport } from './audit-chain.js';
+import { type AuditChainReport, verifyAuditRows } from './audit-chain.js';
 import { KeywardEmitter, type KeywardEventName, type KeywardListener, type VerifyContext } from './events.js';
-import { type IssueOptions, type IssuedKey, issueKey } from './issue-key.js';
+import { type IssuedKey, type IssueOptions, issueKey } from './issue-key.js';
 import { createKeyHasher } from './key-hash.js';
 import type { KeyStore } from './key-store.js';
 import { errorFields } from './logger.js';
 import type { OpsContext } from './ops-context.js';
 import { type KeywardConfig, type KeywardOptions, resolveOptions } from './options.js';
-import { type PurgeResult, type RevokeOptions, purgeKeys, revokeKey } from './revoke.js';
+import { type PurgeResult, purgeKeys, type RevokeOptions, revokeKey } from './revoke.js';
 import { type RotateOptions, type RotationResult, rotateKey } from './rotation.js';
-import { type FinalizeResult, abortRotation, finalizeRotation } from './rotation-end.js';
+import { abortRotation, type FinalizeResult, finalizeRotation } from './rotation-end.js';
 import type { KeyRecord } from './types.js';
 import { UsageRecorder } from './usage-recorder.js';
 import { Verifier } from './verifier.js';
@@ -119,7 +119,10 @@ export class Keyward {
   subscribe(): Promise<(() => Promise<void>) | undefined> {
     const { bus, logger } = this.config;
     if (this.subscription !== undefined) return this.subscription;
-    if (bus === undefined) return (this.subscription = Promise.resolve(undefined));
+    if (bus === undefined) {
+      this.subscription = Promise.resolve(undefined);
+      return this.subscription;
+    }
     const attempt: Promise<(() => Promise<void>) | undefined> = bus
       .subscribe({ invalidate: (hash) => this.verifier.invalidate(hash), reset: () => this.verifier.clear() })
       .catch((error: unknown) => {

@@ -1,7 +1,7 @@
 import { chainAuditEntry } from './audit-chain.js';
 import { conflict } from './errors.js';
 import type { AuditQuery, KeyQuery, KeyStore, RotationQuery, WriteBatch } from './key-store.js';
-import { OPEN_ROTATION_STATES, type AuditRecord, type KeyRecord, type RotationRecord } from './types.js';
+import { type AuditRecord, type KeyRecord, OPEN_ROTATION_STATES, type RotationRecord } from './types.js';
 
 function freezeKey(record: KeyRecord): KeyRecord {
   return Object.freeze({ ...record, scopes: Object.freeze([...record.scopes]), metadata: Object.freeze({ ...record.metadata }) });

@@ -86,7 +86,8 @@ export function resolveOptions(options: KeywardOptions = {}): KeywardConfig {
   if (store !== undefined && !hasMethods(store, ['findKeyByHash', 'commit', 'listKeys'])) {
     throw invalidOption('store', store, 'must implement KeyStore');
   }
-  if (cache !== undefined && !hasMethods(cache, ['get', 'fill', 'write'])) throw invalidOption('cache', cache, 'must implement SharedKeyCache');
+  if (cache !== undefined && !hasMethods(cache, ['get', 'fill', 'write']))
+    throw invalidOption('cache', cache, 'must implement SharedKeyCache');
   if (bus !== undefined && !hasMethods(bus, ['publish', 'subscribe'])) throw invalidOption('bus', bus, 'must implement InvalidationBus');
   if (clock !== undefined && !hasMethods(clock, ['now'])) throw invalidOption('clock', clock, 'must have a now() method');
   if (logger !== undefined && !hasMethods(logger, ['debug', 'info', 'warn', 'error'])) {

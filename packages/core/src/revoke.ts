@@ -1,13 +1,13 @@
 import { ErrorCodes } from './error-codes.js';
-import { KeywardError, isKeywardError } from './errors.js';
+import { isKeywardError, KeywardError } from './errors.js';
+import type { VersionedUpdate, WriteBatch } from './key-store.js';
 import { assertTransition } from './lifecycle.js';
-import { type OpsContext, auditFor, keyUpdate, patched, propagate } from './ops-context.js';
+import { auditFor, keyUpdate, type OpsContext, patched, propagate } from './ops-context.js';
 import { openRotation } from './rotation.js';
 import { cancelWrites } from './rotation-end.js';
-import { OPEN_ROTATION_STATES, type KeyPatch, type KeyRecord } from './types.js';
-import { checkText } from './validate.js';
-import type { VersionedUpdate, WriteBatch } from './key-store.js';
 import type { RotationPatch } from './types.js';
+import { type KeyPatch, type KeyRecord, OPEN_ROTATION_STATES } from './types.js';
+import { checkText } from './validate.js';
 
 export interface RevokeOptions {
   /** Why (compromise, offboarding, ...). Required: it goes to the audit trail. */
@@ -29,7 +29,11 @@ export async function revokeKey(ctx: OpsContext, keyId: string, options: RevokeO
   assertTransition(key.status, 'revoked', key.fingerprint);
   const now = clock.now();
   const revokePatch: KeyPatch = { status: 'revoked', revokedAt: now, revokedReason: reason, statusChangedAt: now };
-  const batch: { at: number; updateKeys: VersionedUpdate<KeyPatch>[]; updateRotations: VersionedUpdate<RotationPatch>[] } = { at: now, updateKeys: [], updateRotations: [] };
+  const batch: { at: number; updateKeys: VersionedUpdate<KeyPatch>[]; updateRotations: VersionedUpdate<RotationPatch>[] } = {
+    at: now,
+    updateKeys: [],
+    updateRotations: [],
+  };
   const changed: KeyRecord[] = [];
 
   const rotation = key.rotationId === null ? null : await store.findRotation(key.rotationId);
@@ -39,7 +43,11 @@ export async function revokeKey(ctx: OpsContext, keyId: string, options: RevokeO
       const cancel = cancelWrites(rotation, oldKey, newKey, now, reason);
       batch.updateKeys.push(...cancel.updates);
       changed.push(...cancel.changed);
-      batch.updateRotations.push({ id: rotation.id, expectedVersion: rotation.version, patch: { state: 'aborted', completedAt: now, lastError: null } });
+      batch.updateRotations.push({
+        id: rotation.id,
+        expectedVersion: rotation.version,
+        patch: { state: 'aborted', completedAt: now, lastError: null },
+      });
     } else {
       const promote: KeyPatch = { status: 'active', statusChangedAt: now };
       batch.updateKeys.push(keyUpdate(key, revokePatch), keyUpdate(newKey, promote));
@@ -50,11 +58,24 @@ export async function revokeKey(ctx: OpsContext, keyId: string, options: RevokeO
     batch.updateKeys.push(keyUpdate(key, revokePatch));
     changed.push(patched(key, revokePatch, now));
   }
-  await store.commit({ ...batch, audit: [auditFor('key.revoked', now, key, { rotation, actor, reason, data: { previousStatus: key.status } })] });
+  await store.commit({
+    ...batch,
+    audit: [auditFor('key.revoked', now, key, { rotation, actor, reason, data: { previousStatus: key.status } })],
+  });
   await propagate(ctx, changed);
-  ctx.config.logger.warn({ event: 'key.revoked', clientId: key.clientId, keyId, fingerprint: key.fingerprint, reason, actor }, 'keyward: key revoked');
+  ctx.config.logger.warn(
+    { event: 'key.revoked', clientId: key.clientId, keyId, fingerprint: key.fingerprint, reason, actor },
+    'keyward: key revoked',
+  );
   ctx.events.emit('key.revoked', {
-    at: now, clientId: key.clientId, keyId, fingerprint: key.fingerprint, reason, actor, previousStatus: key.status, rotationId: rotation?.id ?? null,
+    at: now,
+    clientId: key.clientId,
+    keyId,
+    fingerprint: key.fingerprint,
+    reason,
+    actor,
+    previousStatus: key.status,
+    rotationId: rotation?.id ?? null,
   });
   return changed.find((k) => k.id === keyId) as KeyRecord;
 }
@@ -72,7 +93,11 @@ export async function purgeKeys(ctx: OpsContext, options: { actor?: string; limi
   const actor = checkText(options.actor, 'actor');
   const { store, clock, retentionMs } = ctx.config;
   const now = clock.now();
-  const due = await store.listKeys({ status: ['revoked', 'inactive'], statusChangedBefore: now - retentionMs, limit: options.limit ?? 1000 });
+  const due = await store.listKeys({
+    status: ['revoked', 'inactive'],
+    statusChangedBefore: now - retentionMs,
+    limit: options.limit ?? 1000,
+  });
   const purged: KeyRecord[] = [];
   try {
     await purgeEach();
@@ -83,20 +108,20 @@ export async function purgeKeys(ctx: OpsContext, options: { actor?: string; limi
   return { purged: purged.length, fingerprints: purged.map((k) => k.fingerprint) };
 
   async function purgeEach(): Promise<void> {
-  for (const key of due) {
-    const batch: WriteBatch = {
-      at: now,
-      deleteKeys: [{ id: key.id, expectedVersion: key.version }],
-      audit: [auditFor('key.purged', now, key, { actor, data: { status: key.status } })],
-    };
-    try {
-      await store.commit(batch);
-    } catch (error) {
-      if (isKeywardError(error, ErrorCodes.CONFLICT)) continue;
-      throw error;
+    for (const key of due) {
+      const batch: WriteBatch = {
+        at: now,
+        deleteKeys: [{ id: key.id, expectedVersion: key.version }],
+        audit: [auditFor('key.purged', now, key, { actor, data: { status: key.status } })],
+      };
+      try {
+        await store.commit(batch);
+      } catch (error) {
+        if (isKeywardError(error, ErrorCodes.CONFLICT)) continue;
+        throw error;
+      }
+      purged.push(key);
+      ctx.events.emit('key.purged', { at: now, clientId: key.clientId, keyId: key.id, fingerprint: key.fingerprint, status: key.status });
     }
-    purged.push(key);
-    ctx.events.emit('key.purged', { at: now, clientId: key.clientId, keyId: key.id, fingerprint: key.fingerprint, status: key.status });
-  }
   }
 }

@@ -1,7 +1,7 @@
 import { ErrorCodes } from './error-codes.js';
 import { KeywardError } from './errors.js';
 import { assertTransition } from './lifecycle.js';
-import { type OpsContext, auditFor, keyUpdate, patched, propagate } from './ops-context.js';
+import { auditFor, keyUpdate, type OpsContext, patched, propagate } from './ops-context.js';
 import { openRotation } from './rotation.js';
 import type { KeyPatch, KeyRecord, RotationRecord } from './types.js';
 import { checkText } from './validate.js';
@@ -24,7 +24,11 @@ export async function finalizeRotation(ctx: OpsContext, rotationId: string, opti
   const actor = checkText(options.actor, 'actor');
   const { rotation, oldKey, newKey } = await openRotation(ctx, rotationId);
   if (rotation.state !== 'delivered') {
-    throw new KeywardError(ErrorCodes.ILLEGAL_TRANSITION, `rotation ${rotationId} is ${rotation.state}: its new key was never delivered, so it cannot be finalized`, { rotationId, state: rotation.state });
+    throw new KeywardError(
+      ErrorCodes.ILLEGAL_TRANSITION,
+      `rotation ${rotationId} is ${rotation.state}: its new key was never delivered, so it cannot be finalized`,
+      { rotationId, state: rotation.state },
+    );
   }
   assertTransition(newKey.status, 'active', newKey.fingerprint);
   const now = ctx.config.clock.now();
@@ -40,12 +44,22 @@ export async function finalizeRotation(ctx: OpsContext, rotationId: string, opti
     at: now,
     updateKeys: updates,
     updateRotations: [{ id: rotation.id, expectedVersion: rotation.version, patch: { state: 'completed', completedAt: now } }],
-    audit: [auditFor('key.finalized', now, newKey, { rotation, actor, data: { retiredKeyId: rotation.oldKeyId, retiredFingerprint: oldKey?.fingerprint ?? null } })],
+    audit: [
+      auditFor('key.finalized', now, newKey, {
+        rotation,
+        actor,
+        data: { retiredKeyId: rotation.oldKeyId, retiredFingerprint: oldKey?.fingerprint ?? null },
+      }),
+    ],
   });
   await propagate(ctx, changed);
   const result = {
-    rotationId, clientId: rotation.clientId, keyId: newKey.id, fingerprint: newKey.fingerprint,
-    retiredKeyId: rotation.oldKeyId, retiredFingerprint: oldKey?.fingerprint ?? '',
+    rotationId,
+    clientId: rotation.clientId,
+    keyId: newKey.id,
+    fingerprint: newKey.fingerprint,
+    retiredKeyId: rotation.oldKeyId,
+    retiredFingerprint: oldKey?.fingerprint ?? '',
   };
   ctx.config.logger.info({ event: 'key.finalized', ...result, actor }, 'keyward: rotation finalized');
   ctx.events.emit('key.finalized', { at: now, ...result, actor });
@@ -70,7 +84,11 @@ export function cancelWrites(rotation: RotationRecord, oldKey: KeyRecord | null,
  * new key is revoked. `error` marks it `failed` (e.g. delivery kept failing) rather
  * than `aborted`.
  */
-export async function abortRotation(ctx: OpsContext, rotationId: string, options: { reason?: string; actor?: string; error?: string } = {}): Promise<void> {
+export async function abortRotation(
+  ctx: OpsContext,
+  rotationId: string,
+  options: { reason?: string; actor?: string; error?: string } = {},
+): Promise<void> {
   const reason = checkText(options.reason, 'reason') ?? (options.error ? 'rotation failed' : 'rotation aborted');
   const actor = checkText(options.actor, 'actor');
   const { rotation, oldKey, newKey } = await openRotation(ctx, rotationId);
@@ -81,11 +99,34 @@ export async function abortRotation(ctx: OpsContext, rotationId: string, options
   await ctx.config.store.commit({
     at: now,
     updateKeys: updates,
-    updateRotations: [{ id: rotation.id, expectedVersion: rotation.version, patch: { state: failed ? 'failed' : 'aborted', completedAt: now, lastError: options.error ?? null } }],
-    audit: [auditFor(failed ? 'rotation.failed' : 'rotation.aborted', now, newKey, { rotation, actor, reason, data: failed ? { error: options.error } : {} })],
+    updateRotations: [
+      {
+        id: rotation.id,
+        expectedVersion: rotation.version,
+        patch: { state: failed ? 'failed' : 'aborted', completedAt: now, lastError: options.error ?? null },
+      },
+    ],
+    audit: [
+      auditFor(failed ? 'rotation.failed' : 'rotation.aborted', now, newKey, {
+        rotation,
+        actor,
+        reason,
+        data: failed ? { error: options.error } : {},
+      }),
+    ],
   });
   await propagate(ctx, changed);
-  ctx.config.logger.warn({ event: failed ? 'rotation.failed' : 'rotation.aborted', rotationId, clientId: rotation.clientId, fingerprint: newKey.fingerprint, reason, actor }, 'keyward: rotation cancelled');
+  ctx.config.logger.warn(
+    {
+      event: failed ? 'rotation.failed' : 'rotation.aborted',
+      rotationId,
+      clientId: rotation.clientId,
+      fingerprint: newKey.fingerprint,
+      reason,
+      actor,
+    },
+    'keyward: rotation cancelled',
+  );
   if (failed) ctx.events.emit('rotation.failed', { at: now, clientId: rotation.clientId, rotationId, error: options.error as string });
   else ctx.events.emit('rotation.aborted', { at: now, clientId: rotation.clientId, rotationId, reason, actor });
 }

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { type Duration, parseDuration } from './duration.js';
 import { ErrorCodes } from './error-codes.js';
-import { KeywardError, isKeywardError } from './errors.js';
+import { isKeywardError, KeywardError } from './errors.js';
 import { expiryFrom, newKey } from './issue-key.js';
-import { assertTransition } from './lifecycle.js';
-import { type OpsContext, auditFor, keyUpdate, patched, propagate } from './ops-context.js';
-import { OPEN_ROTATION_STATES, type KeyRecord, type RotationRecord, type RotationState } from './types.js';
+import { auditFor, keyUpdate, type OpsContext, patched, propagate } from './ops-context.js';
+import { type KeyRecord, OPEN_ROTATION_STATES, type RotationRecord, type RotationState } from './types.js';
 import { checkClientId, checkText } from './validate.js';
 
 export interface RotateOptions {
@@ -77,17 +76,25 @@ async function keyToRotate(ctx: OpsContext, clientId: string, keyId: string | un
     const key = await store.findKeyById(keyId);
     if (!key || key.clientId !== clientId) throw notFound(`client ${clientId} has no key ${keyId}`, { clientId, keyId });
     if (key.status !== 'active' || key.graceUntil !== null) {
-      throw new KeywardError(ErrorCodes.ILLEGAL_TRANSITION, `key ${key.fingerprint} is ${key.graceUntil !== null ? 'already being rotated' : key.status}; only an active key can be rotated`, { fingerprint: key.fingerprint, status: key.status });
+      throw new KeywardError(
+        ErrorCodes.ILLEGAL_TRANSITION,
+        `key ${key.fingerprint} is ${key.graceUntil !== null ? 'already being rotated' : key.status}; only an active key can be rotated`,
+        { fingerprint: key.fingerprint, status: key.status },
+      );
     }
     return key;
   }
   const candidates = (await store.listKeys({ clientId, status: ['active'] })).filter((k) => k.graceUntil === null);
   if (candidates.length === 0) throw notFound(`client ${clientId} has no active key to rotate`, { clientId });
   if (candidates.length > 1) {
-    throw new KeywardError(ErrorCodes.AMBIGUOUS_KEY, `client ${clientId} has ${candidates.length} active keys; say which one to rotate (keyId)`, {
-      clientId,
-      fingerprints: candidates.map((k) => k.fingerprint),
-    });
+    throw new KeywardError(
+      ErrorCodes.AMBIGUOUS_KEY,
+      `client ${clientId} has ${candidates.length} active keys; say which one to rotate (keyId)`,
+      {
+        clientId,
+        fingerprints: candidates.map((k) => k.fingerprint),
+      },
+    );
   }
   return candidates[0] as KeyRecord;
 }
@@ -99,7 +106,12 @@ async function keyToRotate(ctx: OpsContext, clientId: string, keyId: string | un
  * `KEYWARD_ROTATION_IN_PROGRESS` error, never a second pending key (the store's
  * uniqueness rule backs this up across processes).
  */
-export async function rotateKey(ctx: OpsContext, clientIdInput: string, options: RotateOptions = {}, initialState: RotationState = 'delivered'): Promise<RotationResult> {
+export async function rotateKey(
+  ctx: OpsContext,
+  clientIdInput: string,
+  options: RotateOptions = {},
+  initialState: RotationState = 'delivered',
+): Promise<RotationResult> {
   const clientId = checkClientId(clientIdInput);
   const reason = checkText(options.reason, 'reason');
   const actor = checkText(options.actor, 'actor');
@@ -120,7 +132,15 @@ export async function rotateKey(ctx: OpsContext, clientIdInput: string, options:
   const graceUntil = now + graceMs;
   const { key, record: pending } = newKey(
     ctx,
-    { clientId, status: 'pending', scopes: oldKey.scopes, metadata: { ...oldKey.metadata }, expiresAt: expiryFrom(ctx, now, options.ttl), rotationId, replaces: oldKey.id },
+    {
+      clientId,
+      status: 'pending',
+      scopes: oldKey.scopes,
+      metadata: { ...oldKey.metadata },
+      expiresAt: expiryFrom(ctx, now, options.ttl),
+      rotationId,
+      replaces: oldKey.id,
+    },
     now,
   );
   const rotation: RotationRecord = {
@@ -146,7 +166,14 @@ export async function rotateKey(ctx: OpsContext, clientIdInput: string, options:
       insertKeys: [pending],
       updateKeys: [keyUpdate(oldKey, oldPatch)],
       insertRotations: [rotation],
-      audit: [auditFor('key.rotated', now, pending, { rotation, actor, reason, data: { oldKeyId: oldKey.id, oldFingerprint: oldKey.fingerprint, graceUntil } })],
+      audit: [
+        auditFor('key.rotated', now, pending, {
+          rotation,
+          actor,
+          reason,
+          data: { oldKeyId: oldKey.id, oldFingerprint: oldKey.fingerprint, graceUntil },
+        }),
+      ],
     });
   } catch (error) {
     if (!isKeywardError(error, ErrorCodes.CONFLICT)) throw error;
@@ -161,22 +188,45 @@ export async function rotateKey(ctx: OpsContext, clientIdInput: string, options:
     'keyward: rotation started',
   );
   ctx.events.emit('key.rotated', {
-    at: now, clientId, keyId: pending.id, fingerprint: pending.fingerprint, rotationId,
-    oldKeyId: oldKey.id, oldFingerprint: oldKey.fingerprint, graceUntil, actor, reason,
+    at: now,
+    clientId,
+    keyId: pending.id,
+    fingerprint: pending.fingerprint,
+    rotationId,
+    oldKeyId: oldKey.id,
+    oldFingerprint: oldKey.fingerprint,
+    graceUntil,
+    actor,
+    reason,
   });
   return {
-    key, replayed: false, rotationId, clientId, state: initialState, newKeyId: pending.id, fingerprint: pending.fingerprint,
-    oldKeyId: oldKey.id, oldFingerprint: oldKey.fingerprint, graceUntil, expiresAt: pending.expiresAt,
+    key,
+    replayed: false,
+    rotationId,
+    clientId,
+    state: initialState,
+    newKeyId: pending.id,
+    fingerprint: pending.fingerprint,
+    oldKeyId: oldKey.id,
+    oldFingerprint: oldKey.fingerprint,
+    graceUntil,
+    expiresAt: pending.expiresAt,
   };
 }
 
 /** Loads an open rotation with both of its keys, or throws naming what is wrong. */
-export async function openRotation(ctx: OpsContext, rotationId: string): Promise<{ rotation: RotationRecord; oldKey: KeyRecord | null; newKey: KeyRecord }> {
+export async function openRotation(
+  ctx: OpsContext,
+  rotationId: string,
+): Promise<{ rotation: RotationRecord; oldKey: KeyRecord | null; newKey: KeyRecord }> {
   const { store } = ctx.config;
   const rotation = await store.findRotation(rotationId);
   if (!rotation) throw notFound(`no rotation ${rotationId}`, { rotationId });
   if (!OPEN_ROTATION_STATES.includes(rotation.state)) {
-    throw new KeywardError(ErrorCodes.ILLEGAL_TRANSITION, `rotation ${rotationId} is already ${rotation.state}`, { rotationId, state: rotation.state });
+    throw new KeywardError(ErrorCodes.ILLEGAL_TRANSITION, `rotation ${rotationId} is already ${rotation.state}`, {
+      rotationId,
+      state: rotation.state,
+    });
   }
   const [oldKey, newKey] = await Promise.all([store.findKeyById(rotation.oldKeyId), store.findKeyById(rotation.newKeyId)]);
   if (!newKey) throw notFound(`rotation ${rotationId} has lost its new key`, { rotationId });

@@ -64,7 +64,17 @@ export function makeRotationRecord(oldKey: KeyRecord, newKey: KeyRecord, overrid
 }
 
 function audit(type: string, key: KeyRecord | null, at = T0): AuditEntry {
-  return { at, type, clientId: key?.clientId ?? null, keyId: key?.id ?? null, fingerprint: key?.fingerprint ?? null, rotationId: null, actor: 'test', reason: null, data: { n: 1 } };
+  return {
+    at,
+    type,
+    clientId: key?.clientId ?? null,
+    keyId: key?.id ?? null,
+    fingerprint: key?.fingerprint ?? null,
+    rotationId: null,
+    actor: 'test',
+    reason: null,
+    data: { n: 1 },
+  };
 }
 
 async function expectConflict(promise: Promise<unknown>): Promise<void> {
@@ -152,7 +162,9 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
       });
 
       it('rejects an update or delete of a key that does not exist', async () => {
-        await expectConflict(store.commit({ at: T0, updateKeys: [{ id: randomUUID(), expectedVersion: 1, patch: { status: 'revoked' } }] }));
+        await expectConflict(
+          store.commit({ at: T0, updateKeys: [{ id: randomUUID(), expectedVersion: 1, patch: { status: 'revoked' } }] }),
+        );
         await expectConflict(store.commit({ at: T0, deleteKeys: [{ id: randomUUID(), expectedVersion: 1 }] }));
       });
 
@@ -167,9 +179,20 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
         const newKey = makeKeyRecord({ status: 'pending' });
         const rotation = makeRotationRecord(oldKey, newKey);
         await store.commit({ at: T0, insertKeys: [oldKey, newKey], insertRotations: [rotation] });
-        await store.commit({ at: T0 + 1, updateRotations: [{ id: rotation.id, expectedVersion: 1, patch: { state: 'completed', completedAt: T0 + 1 } }] });
-        await expectConflict(store.commit({ at: T0 + 2, updateRotations: [{ id: rotation.id, expectedVersion: 1, patch: { state: 'aborted' } }] }));
-        expect(await store.findRotation(rotation.id)).toEqual({ ...rotation, state: 'completed', completedAt: T0 + 1, updatedAt: T0 + 1, version: 2 });
+        await store.commit({
+          at: T0 + 1,
+          updateRotations: [{ id: rotation.id, expectedVersion: 1, patch: { state: 'completed', completedAt: T0 + 1 } }],
+        });
+        await expectConflict(
+          store.commit({ at: T0 + 2, updateRotations: [{ id: rotation.id, expectedVersion: 1, patch: { state: 'aborted' } }] }),
+        );
+        expect(await store.findRotation(rotation.id)).toEqual({
+          ...rotation,
+          state: 'completed',
+          completedAt: T0 + 1,
+          updatedAt: T0 + 1,
+          version: 2,
+        });
       });
 
       it('lets exactly one of many concurrent writers win', async () => {
@@ -206,7 +229,9 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
         const first = makeRotationRecord(oldKey, a);
         await store.commit({ at: T0, insertKeys: [oldKey, a], insertRotations: [first] });
         const b = makeKeyRecord({ status: 'active' });
-        await expectConflict(store.commit({ at: T0, insertKeys: [b], insertRotations: [makeRotationRecord(oldKey, b, { state: 'started' })] }));
+        await expectConflict(
+          store.commit({ at: T0, insertKeys: [b], insertRotations: [makeRotationRecord(oldKey, b, { state: 'started' })] }),
+        );
         expect(await store.findKeyById(b.id)).toBeNull();
         await store.commit({ at: T0, updateRotations: [{ id: first.id, expectedVersion: 1, patch: { state: 'aborted' } }] });
         await store.commit({ at: T0, insertKeys: [b], insertRotations: [makeRotationRecord(oldKey, b)] });
@@ -219,8 +244,13 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
         await store.commit({ at: T0, insertKeys: [oldKey, a], insertRotations: [first] });
         expect(await store.findRotationByIdempotencyKey('acme', 'tok-1')).toEqual(first);
         expect(await store.findRotationByIdempotencyKey('other', 'tok-1')).toBeNull();
-        await expectConflict(store.commit({ at: T0, insertRotations: [makeRotationRecord(oldKey, a, { idempotencyKey: 'tok-1', state: 'completed' })] }));
-        await store.commit({ at: T0, insertRotations: [makeRotationRecord({ ...oldKey, clientId: 'other' }, a, { idempotencyKey: 'tok-1', state: 'completed' })] });
+        await expectConflict(
+          store.commit({ at: T0, insertRotations: [makeRotationRecord(oldKey, a, { idempotencyKey: 'tok-1', state: 'completed' })] }),
+        );
+        await store.commit({
+          at: T0,
+          insertRotations: [makeRotationRecord({ ...oldKey, clientId: 'other' }, a, { idempotencyKey: 'tok-1', state: 'completed' })],
+        });
       });
     });
 
@@ -241,15 +271,34 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
         await store.commit({
           at: T0 + 2,
           updateKeys: [
-            { id: pending.id, expectedVersion: 2, patch: { status: 'revoked', revokedAt: T0 + 2, revokedReason: 'compromised', statusChangedAt: T0 + 2 } },
-            { id: active.id, expectedVersion: 2, patch: { status: 'revoked', revokedAt: T0 + 2, revokedReason: 'offboarded', statusChangedAt: T0 + 2 } },
+            {
+              id: pending.id,
+              expectedVersion: 2,
+              patch: { status: 'revoked', revokedAt: T0 + 2, revokedReason: 'compromised', statusChangedAt: T0 + 2 },
+            },
+            {
+              id: active.id,
+              expectedVersion: 2,
+              patch: { status: 'revoked', revokedAt: T0 + 2, revokedReason: 'offboarded', statusChangedAt: T0 + 2 },
+            },
           ],
         });
         const revoked = await store.findKeyById(pending.id);
-        expect(revoked).toMatchObject({ status: 'revoked', revokedAt: T0 + 2, revokedReason: 'compromised', statusChangedAt: T0 + 2, version: 3 });
+        expect(revoked).toMatchObject({
+          status: 'revoked',
+          revokedAt: T0 + 2,
+          revokedReason: 'compromised',
+          statusChangedAt: T0 + 2,
+          version: 3,
+        });
         const fromPending = makeKeyRecord({ status: 'pending', clientId: 'c' });
         await store.commit({ at: T0, insertKeys: [fromPending] });
-        await store.commit({ at: T0 + 3, updateKeys: [{ id: fromPending.id, expectedVersion: 1, patch: { status: 'revoked', revokedAt: T0 + 3, revokedReason: 'aborted' } }] });
+        await store.commit({
+          at: T0 + 3,
+          updateKeys: [
+            { id: fromPending.id, expectedVersion: 1, patch: { status: 'revoked', revokedAt: T0 + 3, revokedReason: 'aborted' } },
+          ],
+        });
         expect((await store.findKeyById(fromPending.id))?.status).toBe('revoked');
       });
 
@@ -285,7 +334,9 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
         expect(ids(await store.listKeys({ status: ['active'], expiresBefore: T0 + 2 * HOUR }))).toEqual([soon.id]);
         expect(ids(await store.listKeys({ graceEndedBefore: T0 + 3 * HOUR }))).toEqual([graced.id]);
         expect(ids(await store.listKeys({ graceEndedBefore: T0 + HOUR }))).toEqual([]);
-        expect(ids(await store.listKeys({ status: ['revoked', 'inactive'], statusChangedBefore: T0 - 30 * 24 * HOUR }))).toEqual([oldRevoked.id]);
+        expect(ids(await store.listKeys({ status: ['revoked', 'inactive'], statusChangedBefore: T0 - 30 * 24 * HOUR }))).toEqual([
+          oldRevoked.id,
+        ]);
       });
 
       it('lists rotations by client, state and grace end', async () => {
@@ -295,8 +346,12 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
         const elsewhere = makeRotationRecord({ ...k, clientId: 'b' }, k, { state: 'started', graceUntil: T0 + 5 * HOUR });
         await store.commit({ at: T0, insertRotations: [open, done, elsewhere] });
         expect((await store.listRotations({ clientId: 'acme' })).map((r) => r.id)).toEqual([done.id, open.id]);
-        expect((await store.listRotations({ state: ['started', 'delivered'] })).map((r) => r.id).sort()).toEqual([open.id, elsewhere.id].sort());
-        expect((await store.listRotations({ state: ['started', 'delivered'], graceEndedBefore: T0 + 2 * HOUR })).map((r) => r.id)).toEqual([open.id]);
+        expect((await store.listRotations({ state: ['started', 'delivered'] })).map((r) => r.id).sort()).toEqual(
+          [open.id, elsewhere.id].sort(),
+        );
+        expect((await store.listRotations({ state: ['started', 'delivered'], graceEndedBefore: T0 + 2 * HOUR })).map((r) => r.id)).toEqual([
+          open.id,
+        ]);
         expect(await store.listRotations({ limit: 1 })).toHaveLength(1);
       });
     });
@@ -318,7 +373,11 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
         const a = makeKeyRecord();
         const b = makeKeyRecord({ clientId: 'b' });
         await store.commit({ at: T0, insertKeys: [a, b] });
-        await store.touchLastUsed([{ id: a.id, at: T0 + 10 }, { id: b.id, at: T0 + 20 }, { id: randomUUID(), at: T0 }]);
+        await store.touchLastUsed([
+          { id: a.id, at: T0 + 10 },
+          { id: b.id, at: T0 + 20 },
+          { id: randomUUID(), at: T0 },
+        ]);
         await store.touchLastUsed([{ id: a.id, at: T0 + 5 }]);
         expect(await store.findKeyById(a.id)).toMatchObject({ lastUsedAt: T0 + 10, version: 1 });
         expect(await store.findKeyById(b.id)).toMatchObject({ lastUsedAt: T0 + 20, version: 1 });
@@ -349,7 +408,9 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
 
       it('keeps the chain intact under concurrent appends', async () => {
         await Promise.all(
-          Array.from({ length: 15 }, (_, i) => store.commit({ at: T0, audit: [audit('key.issued', null, T0 + i), audit('key.rotated', null, T0 + i)] })),
+          Array.from({ length: 15 }, (_, i) =>
+            store.commit({ at: T0, audit: [audit('key.issued', null, T0 + i), audit('key.rotated', null, T0 + i)] }),
+          ),
         );
         const rows = await store.listAudit({});
         expect(rows).toHaveLength(30);

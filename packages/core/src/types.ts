@@ -40,15 +40,7 @@ export interface KeyRecord {
 export type KeyPatch = Partial<
   Pick<
     KeyRecord,
-    | 'status'
-    | 'scopes'
-    | 'metadata'
-    | 'expiresAt'
-    | 'graceUntil'
-    | 'rotationId'
-    | 'revokedAt'
-    | 'revokedReason'
-    | 'statusChangedAt'
+    'status' | 'scopes' | 'metadata' | 'expiresAt' | 'graceUntil' | 'rotationId' | 'revokedAt' | 'revokedReason' | 'statusChangedAt'
   >
 >;
 

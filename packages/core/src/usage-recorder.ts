@@ -1,5 +1,5 @@
 import type { KeyStore } from './key-store.js';
-import { type Logger, errorFields } from './logger.js';
+import { errorFields, type Logger } from './logger.js';
 
 /**
  * Collects `last_used_at` off the request path and writes it in batches: one

@@ -1,5 +1,5 @@
 import { ErrorCodes } from './error-codes.js';
-import { KeywardError, describeValue } from './errors.js';
+import { describeValue, KeywardError } from './errors.js';
 
 function bad(what: string, value: unknown, expected: string): KeywardError {
   return new KeywardError(ErrorCodes.INVALID_ARGUMENT, `${what} ${expected}; got ${describeValue(value)}`, { argument: what });

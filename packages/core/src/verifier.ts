@@ -7,17 +7,17 @@ import type { KeyHasher } from './key-hash.js';
 import { fingerprintOf } from './key-hash.js';
 import type { KeyStore } from './key-store.js';
 import { refusalAt } from './lifecycle.js';
-import { type Logger, errorFields } from './logger.js';
+import { errorFields, type Logger } from './logger.js';
 import { type LiveKey, toLiveKey } from './types.js';
-import { UsageRecorder } from './usage-recorder.js';
+import type { UsageRecorder } from './usage-recorder.js';
 import {
   type InvalidKey,
   MALFORMED,
   MISSING,
-  UNAVAILABLE,
-  type VerifyResult,
   refusedResult,
+  UNAVAILABLE,
   unknownResult,
+  type VerifyResult,
   validResult,
 } from './verify-result.js';
 
@@ -182,7 +182,10 @@ export class Verifier {
         }
       } catch (error) {
         cacheFailed = true;
-        logger.warn({ ...errorFields(error), fingerprint: fingerprintOf(keyHash) }, 'keyward: shared cache lookup failed; asking the store');
+        logger.warn(
+          { ...errorFields(error), fingerprint: fingerprintOf(keyHash) },
+          'keyward: shared cache lookup failed; asking the store',
+        );
       }
     }
     let record: Awaited<ReturnType<KeyStore['findKeyByHash']>>;

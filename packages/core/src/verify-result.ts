@@ -37,8 +37,7 @@ export const MALFORMED: InvalidKey = bare('malformed');
 export const UNAVAILABLE: InvalidKey = bare('unavailable');
 
 export function validResult(key: LiveKey): ValidKey {
-  const sunset =
-    key.graceUntil === null ? null : key.expiresAt === null ? key.graceUntil : Math.min(key.graceUntil, key.expiresAt);
+  const sunset = key.graceUntil === null ? null : key.expiresAt === null ? key.graceUntil : Math.min(key.graceUntil, key.expiresAt);
   return Object.freeze({
     valid: true,
     clientId: key.clientId,

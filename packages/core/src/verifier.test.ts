@@ -1,0 +1,266 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ManualClock } from './clock.js';
+import type { InvalidationBus, InvalidationHandlers, SharedKeyCache } from './key-cache.js';
+import { generateKey } from './key-format.js';
+import type { KeyStore } from './key-store.js';
+import { createKeyward } from './keyward.js';
+import { MemoryStore } from './memory-store.js';
+import type { LiveKey } from './types.js';
+
+/** A MemoryStore that counts lookups and can be slowed down or switched off. */
+class InstrumentedStore extends MemoryStore {
+  lookups = 0;
+  touches: { id: string; at: number }[][] = [];
+  down = false;
+  delay: Promise<void> | undefined;
+
+  override async findKeyByHash(keyHash: string) {
+    this.lookups++;
+    if (this.delay) await this.delay;
+    if (this.down) throw new Error('connection refused');
+    return super.findKeyByHash(keyHash);
+  }
+
+  override async touchLastUsed(uses: readonly { id: string; at: number }[]) {
+    if (this.down) throw new Error('connection refused');
+    this.touches.push([...uses]);
+    return super.touchLastUsed(uses);
+  }
+}
+
+/** An in-process SharedKeyCache for unit tests of the lookup order (Redis is tested in @keyward/redis). */
+class MapCache implements SharedKeyCache {
+  entries = new Map<string, LiveKey>();
+  gets = 0;
+  down = false;
+  async get(hash: string) {
+    this.gets++;
+    if (this.down) throw new Error('cache down');
+    return this.entries.get(hash) ?? null;
+  }
+  async fill(key: LiveKey) {
+    const current = this.entries.get(key.keyHash);
+    if (!current || current.version < key.version) this.entries.set(key.keyHash, key);
+  }
+  async write(key: LiveKey) {
+    await this.fill(key);
+  }
+}
+
+function setup(extra: Parameters<typeof createKeyward>[0] = {}) {
+  const clock = new ManualClock();
+  const store = new InstrumentedStore();
+  const keyward = createKeyward({ store, clock, lastUsed: { flushInterval: 0 }, ...extra });
+  return { clock, store, keyward };
+}
+
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+process.on('unhandledRejection', onUnhandled);
+afterEach(() => {
+  expect(unhandled).toEqual([]);
+});
+
+describe('verify: the hot path', () => {
+  it('answers missing and malformed input without any I/O', async () => {
+    const { store, keyward } = setup();
+    const key = generateKey('sk_live');
+    for (const input of [undefined, null, '']) expect(await keyward.verify(input)).toMatchObject({ valid: false, reason: 'missing' });
+    for (const input of ['nope', `${key.slice(0, -1)}x`, key.replace('sk_live', 'sk_test'), 42, {}, 'x'.repeat(100_000)]) {
+      expect(await keyward.verify(input)).toMatchObject({ valid: false, reason: 'malformed', fingerprint: null });
+    }
+    expect(store.lookups).toBe(0);
+  });
+
+  it('serves repeated verifies from the LRU and shares one lookup between concurrent misses', async () => {
+    const { store, keyward } = setup();
+    const issued = await keyward.issue('acme');
+    let release!: () => void;
+    store.delay = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const many = Array.from({ length: 50 }, () => keyward.verify(issued.key));
+    release();
+    const results = await Promise.all(many);
+    expect(results.every((r) => r.valid)).toBe(true);
+    expect(store.lookups).toBe(1);
+    store.delay = undefined;
+    for (let i = 0; i < 100; i++) await keyward.verify(issued.key);
+    expect(store.lookups).toBe(1);
+  });
+
+  it('remembers unknown keys briefly in their own cache, and forgets them when a key is issued', async () => {
+    const { clock, store, keyward } = setup({ lru: { negativeTtl: '5s' } });
+    const stranger = generateKey('sk_live');
+    expect(await keyward.verify(stranger)).toMatchObject({ valid: false, reason: 'unknown' });
+    expect(await keyward.verify(stranger)).toMatchObject({ valid: false, reason: 'unknown' });
+    expect(store.lookups).toBe(1);
+    clock.advance(5000);
+    await keyward.verify(stranger);
+    expect(store.lookups).toBe(2);
+    const issued = await keyward.issue('acme');
+    expect(await keyward.verify(issued.key)).toMatchObject({ valid: true });
+  });
+
+  it('a flood of unknown keys cannot evict live ones', async () => {
+    const { store, keyward } = setup({ lru: { max: 10, negativeMax: 10 } });
+    const issued = await keyward.issue('acme');
+    await keyward.verify(issued.key);
+    for (let i = 0; i < 200; i++) await keyward.verify(generateKey('sk_live'));
+    const before = store.lookups;
+    expect(await keyward.verify(issued.key)).toMatchObject({ valid: true });
+    expect(store.lookups).toBe(before);
+  });
+
+  it('re-reads an entry older than maxAge, so a change made behind its back is seen', async () => {
+    const { clock, store, keyward } = setup({ lru: { maxAge: '30s' } });
+    const issued = await keyward.issue('acme');
+    await keyward.verify(issued.key);
+    const other = createKeyward({ store, clock }); // another process, no bus between them
+    await other.revoke(issued.id, { reason: 'elsewhere' });
+    expect(await keyward.verify(issued.key)).toMatchObject({ valid: true });
+    clock.advance(30_000);
+    expect(await keyward.verify(issued.key)).toMatchObject({ valid: false, reason: 'revoked' });
+  });
+
+  it('fails closed: store down → cached keys still decided, anything else unavailable, never valid', async () => {
+    const { store, keyward } = setup();
+    const cached = await keyward.issue('acme');
+    const uncached = await keyward.issue('other');
+    await keyward.verify(cached.key);
+    keyward.invalidate(''); // no-op, just exercising the API
+    store.down = true;
+    expect(await keyward.verify(cached.key)).toMatchObject({ valid: true });
+    expect(await keyward.verify(uncached.key)).toMatchObject({ valid: false, reason: 'unavailable' });
+    expect(await keyward.verify(generateKey('sk_live'))).toMatchObject({ valid: false, reason: 'unavailable' });
+    store.down = false;
+    expect(await keyward.verify(uncached.key)).toMatchObject({ valid: true });
+  });
+
+  it('does not let a lookup that began before a revocation put the key back', async () => {
+    const { store, keyward } = setup();
+    const issued = await keyward.issue('acme');
+    let release!: () => void;
+    store.delay = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = keyward.verify(issued.key); // loads the key as active, slowly
+    await new Promise((r) => setImmediate(r));
+    store.delay = undefined;
+    await keyward.revoke(issued.id, { reason: 'leaked' });
+    release();
+    await slow; // it may answer from what it read, but must not cache it
+    expect(await keyward.verify(issued.key)).toMatchObject({ valid: false, reason: 'revoked' });
+  });
+
+  it('writes last_used_at in batches, not per request', async () => {
+    const { clock, store, keyward } = setup({ lastUsed: { flushInterval: '30s', resolution: '60s' } });
+    const issued = await keyward.issue('acme');
+    for (let i = 0; i < 500; i++) await keyward.verify(issued.key);
+    expect(store.touches).toHaveLength(0);
+    await keyward.close();
+    expect(store.touches).toEqual([[{ id: issued.id, at: clock.now() }]]);
+    expect((await store.findKeyById(issued.id))?.lastUsedAt).toBe(clock.now());
+  });
+
+  it('keeps answering when an event listener throws', async () => {
+    const errors: unknown[] = [];
+    const logger = { debug() {}, info() {}, warn() {}, error: (o: object) => errors.push(o) };
+    const { keyward } = setup({ logger });
+    keyward.on('key.rejected', () => {
+      throw new Error('pager down');
+    });
+    keyward.on('key.rejected', async () => {
+      throw new Error('async pager down');
+    });
+    expect(await keyward.verify(generateKey('sk_live'))).toMatchObject({ reason: 'unknown' });
+    await new Promise((r) => setImmediate(r));
+    expect(errors).toHaveLength(2);
+  });
+});
+
+describe('verify with a shared cache and a bus', () => {
+  it('asks LRU, then the shared cache, then the store, filling back up', async () => {
+    const cache = new MapCache();
+    const { store, keyward, clock } = setup({ cache });
+    const issued = await keyward.issue('acme');
+    expect(cache.entries.size).toBe(1); // written through at issue
+    const fresh = createKeyward({ store, cache, clock });
+    expect(await fresh.verify(issued.key)).toMatchObject({ valid: true });
+    expect(store.lookups).toBe(0);
+    cache.entries.clear();
+    const third = createKeyward({ store, cache, clock });
+    expect(await third.verify(issued.key)).toMatchObject({ valid: true });
+    expect(store.lookups).toBe(1);
+    await new Promise((r) => setImmediate(r));
+    expect(cache.entries.size).toBe(1); // filled from the store
+  });
+
+  it('falls through to the store when the shared cache is down', async () => {
+    const cache = new MapCache();
+    const { store, keyward, clock } = setup({ cache });
+    const issued = await keyward.issue('acme');
+    cache.down = true;
+    const other = createKeyward({ store, cache, clock });
+    expect(await other.verify(issued.key)).toMatchObject({ valid: true });
+    store.down = true;
+    expect(await createKeyward({ store, cache, clock }).verify(issued.key)).toMatchObject({ reason: 'unavailable' });
+  });
+
+  it('drops a key when the bus says so, and everything on reset', async () => {
+    let handlers: InvalidationHandlers | undefined;
+    const published: string[] = [];
+    const bus: InvalidationBus = {
+      async publish(hash) {
+        published.push(hash);
+      },
+      async subscribe(h) {
+        handlers = h;
+        return async () => {
+          handlers = undefined;
+        };
+      },
+    };
+    const store = new InstrumentedStore();
+    const clock = new ManualClock();
+    const admin = createKeyward({ store, bus, clock });
+    const api = createKeyward({ store, bus, clock });
+    const issued = await admin.issue('acme');
+    expect(await api.verify(issued.key)).toMatchObject({ valid: true });
+    await admin.revoke(issued.id, { reason: 'test' });
+    expect(published).toHaveLength(2);
+    expect(await api.verify(issued.key)).toMatchObject({ valid: true }); // stale until the bus speaks
+    handlers?.invalidate(published[1] as string);
+    expect(await api.verify(issued.key)).toMatchObject({ valid: false, reason: 'revoked' });
+    const lookups = store.lookups;
+    handlers?.reset();
+    await api.verify(issued.key);
+    expect(store.lookups).toBe(lookups + 1);
+    await api.close();
+    expect(handlers).toBeUndefined();
+  });
+
+  it('does not hammer a failing bus: subscribe is retried at most every few seconds', async () => {
+    vi.useFakeTimers();
+    try {
+      const subscribe = vi.fn(async () => {
+        throw new Error('bus down');
+      });
+      const keyward = createKeyward({ bus: { publish: async () => {}, subscribe } });
+      for (let i = 0; i < 20; i++) await keyward.verify(generateKey('sk_live'));
+      expect(subscribe).toHaveBeenCalledTimes(1);
+      await vi.advanceTimersByTimeAsync(5000);
+      await keyward.verify(generateKey('sk_live'));
+      expect(subscribe).toHaveBeenCalledTimes(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('store-less type check', () => {
+  it('accepts any KeyStore implementation', () => {
+    const store: KeyStore = new MemoryStore();
+    expect(createKeyward({ store }).store).toBe(store);
+  });
+});
