@@ -2,10 +2,12 @@ export { type AuditChainReport, auditRowHash, canonicalJson, chainAuditEntry, ve
 export { type Clock, ManualClock, systemClock } from './clock.js';
 export { crc32Ascii } from './crc32.js';
 export { type Duration, formatDuration, parseDuration } from './duration.js';
+export * from './engine/index.js';
 export { type ErrorCode, ErrorCodes } from './error-codes.js';
 export { isKeywardError, KeywardError } from './errors.js';
 export type { KeywardEventName, KeywardEvents, KeywardListener, VerifyContext } from './events.js';
 export { KeywardEmitter } from './events.js';
+export * from './http/index.js';
 export type { IssuedKey, IssueOptions } from './issue-key.js';
 export type { InvalidationBus, InvalidationHandlers, SharedKeyCache } from './key-cache.js';
 export {

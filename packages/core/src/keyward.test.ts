@@ -278,3 +278,51 @@ describe('logging', () => {
     expect(text).not.toContain(rotation.key);
   });
 });
+
+describe('delivered rotations', () => {
+  it('a started rotation cannot finalize until delivered', async () => {
+    const { keyward, store } = setup();
+    const issued = await keyward.issue('acme');
+    const rotation = await keyward.startRotation('acme', { actor: 'scheduler' });
+    expect(rotation.state).toBe('started');
+    expect(await keyward.verify(rotation.key)).toMatchObject({ valid: true, status: 'pending' });
+    await expect(keyward.finalize(rotation.rotationId)).rejects.toThrow(/never delivered/);
+    await keyward.markDelivered(rotation.rotationId, { sink: 'webhook' });
+    await expect(keyward.markDelivered(rotation.rotationId)).rejects.toMatchObject({ code: ErrorCodes.ILLEGAL_TRANSITION });
+    await keyward.finalize(rotation.rotationId);
+    expect((await store.findKeyById(issued.id))?.status).toBe('inactive');
+    expect((await store.listAudit({})).map((a) => a.type)).toEqual(['key.issued', 'key.rotated', 'rotation.delivered', 'key.finalized']);
+  });
+
+  it('a failed delivery records a failed rotation and revokes the undelivered key', async () => {
+    const { keyward, store } = setup();
+    const issued = await keyward.issue('acme');
+    const failures: unknown[] = [];
+    keyward.on('rotation.failed', (e) => {
+      failures.push(e);
+    });
+    const rotation = await keyward.startRotation('acme');
+    await keyward.abort(rotation.rotationId, { error: 'webhook answered 500 five times' });
+    expect((await store.findRotation(rotation.rotationId))?.state).toBe('failed');
+    expect(await keyward.verify(rotation.key)).toMatchObject({ valid: false, reason: 'revoked' });
+    expect(await keyward.verify(issued.key)).toMatchObject({ valid: true, sunset: null });
+    expect(failures).toEqual([expect.objectContaining({ rotationId: rotation.rotationId, error: 'webhook answered 500 five times' })]);
+  });
+});
+
+describe('with a real pino logger', () => {
+  it('writes JSON lines with fingerprints and never a key', async () => {
+    const { default: pino } = await import('pino');
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(line) });
+    const { keyward } = setup({ logger });
+    const issued = await keyward.issue('acme', { actor: 'ops' });
+    const rotation = await keyward.rotate('acme');
+    await keyward.revoke(issued.id, { reason: 'test', actor: 'ops' });
+    const parsed = lines.map((l) => JSON.parse(l));
+    expect(parsed.map((l) => l.event)).toEqual(['key.issued', 'key.rotated', 'key.revoked']);
+    expect(parsed[0]).toMatchObject({ fingerprint: issued.fingerprint, clientId: 'acme', actor: 'ops', msg: 'keyward: key issued' });
+    expect(lines.join('')).not.toContain(issued.key);
+    expect(lines.join('')).not.toContain(rotation.key);
+  });
+});

@@ -8,7 +8,7 @@ import type { OpsContext } from './ops-context.js';
 import { type KeywardConfig, type KeywardOptions, resolveOptions } from './options.js';
 import { type PurgeResult, purgeKeys, type RevokeOptions, revokeKey } from './revoke.js';
 import { type RotateOptions, type RotationResult, rotateKey } from './rotation.js';
-import { abortRotation, type FinalizeResult, finalizeRotation } from './rotation-end.js';
+import { abortRotation, type FinalizeResult, finalizeRotation, markRotationDelivered } from './rotation-end.js';
 import type { KeyRecord } from './types.js';
 import { UsageRecorder } from './usage-recorder.js';
 import { Verifier } from './verifier.js';
@@ -21,7 +21,8 @@ import type { VerifyResult } from './verify-result.js';
  */
 export class Keyward {
   readonly config: KeywardConfig;
-  private readonly events: KeywardEmitter;
+  /** The typed event emitter (`on`/`off` are shortcuts). Engines and adapters emit through it too. */
+  readonly events: KeywardEmitter;
   private readonly verifier: Verifier;
   private readonly usage: UsageRecorder;
   private readonly ops: OpsContext;
@@ -73,11 +74,25 @@ export class Keyward {
     return rotateKey(this.ops, clientId, options);
   }
 
+  /**
+   * Starts a rotation whose new key still has to be delivered (by a secret sink):
+   * the rotation is `started`, and only `markDelivered` lets it finalize. The
+   * plaintext in the result must be handed to the sink and then dropped.
+   */
+  startRotation(clientId: string, options?: RotateOptions): Promise<RotationResult> {
+    return rotateKey(this.ops, clientId, options, 'started');
+  }
+
+  markDelivered(rotationId: string, options?: { actor?: string; sink?: string }): Promise<void> {
+    return markRotationDelivered(this.ops, rotationId, options);
+  }
+
   finalize(rotationId: string, options?: { actor?: string }): Promise<FinalizeResult> {
     return finalizeRotation(this.ops, rotationId, options);
   }
 
-  abort(rotationId: string, options?: { reason?: string; actor?: string }): Promise<void> {
+  /** Cancels an open rotation (old key stays, new key revoked). With `error`, the rotation is recorded as `failed`. */
+  abort(rotationId: string, options?: { reason?: string; actor?: string; error?: string }): Promise<void> {
     return abortRotation(this.ops, rotationId, options);
   }
 

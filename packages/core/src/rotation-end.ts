@@ -130,3 +130,32 @@ export async function abortRotation(
   if (failed) ctx.events.emit('rotation.failed', { at: now, clientId: rotation.clientId, rotationId, error: options.error as string });
   else ctx.events.emit('rotation.aborted', { at: now, clientId: rotation.clientId, rotationId, reason, actor });
 }
+
+/**
+ * Records that the new key of a `started` rotation reached its client (a secret
+ * sink accepted it): `started → delivered`. Only a delivered rotation may finalize.
+ */
+export async function markRotationDelivered(
+  ctx: OpsContext,
+  rotationId: string,
+  options: { actor?: string; sink?: string } = {},
+): Promise<void> {
+  const actor = checkText(options.actor, 'actor');
+  const { rotation, newKey } = await openRotation(ctx, rotationId);
+  if (rotation.state !== 'started') {
+    throw new KeywardError(ErrorCodes.ILLEGAL_TRANSITION, `rotation ${rotationId} is ${rotation.state}, not started`, {
+      rotationId,
+      state: rotation.state,
+    });
+  }
+  const now = ctx.config.clock.now();
+  await ctx.config.store.commit({
+    at: now,
+    updateRotations: [{ id: rotation.id, expectedVersion: rotation.version, patch: { state: 'delivered' } }],
+    audit: [auditFor('rotation.delivered', now, newKey, { rotation, actor, data: options.sink ? { sink: options.sink } : {} })],
+  });
+  ctx.config.logger.info(
+    { event: 'rotation.delivered', rotationId, clientId: rotation.clientId, fingerprint: newKey.fingerprint, actor },
+    'keyward: new key delivered',
+  );
+}
