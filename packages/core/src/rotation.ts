@@ -70,6 +70,17 @@ async function inProgress(ctx: OpsContext, clientId: string): Promise<KeywardErr
   });
 }
 
+/**
+ * After losing a race with a concurrent rotation: return its outcome when it was
+ * the same request (same idempotency token), else say which rotation won, else
+ * rethrow the original error.
+ */
+async function lostRace(ctx: OpsContext, clientId: string, token: string | null, error: unknown): Promise<RotationResult> {
+  const earlier = token === null ? null : await ctx.config.store.findRotationByIdempotencyKey(clientId, token);
+  if (earlier) return replay(ctx, earlier);
+  throw (await inProgress(ctx, clientId)) ?? error;
+}
+
 async function keyToRotate(ctx: OpsContext, clientId: string, keyId: string | undefined): Promise<KeyRecord> {
   const { store } = ctx.config;
   if (keyId !== undefined) {
@@ -125,7 +136,15 @@ export async function rotateKey(
   }
   const busy = await inProgress(ctx, clientId);
   if (busy) throw busy;
-  const oldKey = await keyToRotate(ctx, clientId, options.keyId);
+  let oldKey: KeyRecord;
+  try {
+    oldKey = await keyToRotate(ctx, clientId, options.keyId);
+  } catch (error) {
+    // A concurrent rotation may have committed between the check above and this
+    // read (the only active key is now in grace): report that rotation, not "no key".
+    if (!isKeywardError(error, ErrorCodes.NOT_FOUND) && !isKeywardError(error, ErrorCodes.ILLEGAL_TRANSITION)) throw error;
+    return lostRace(ctx, clientId, token, error);
+  }
 
   const now = clock.now();
   const rotationId = randomUUID();
@@ -177,10 +196,7 @@ export async function rotateKey(
     });
   } catch (error) {
     if (!isKeywardError(error, ErrorCodes.CONFLICT)) throw error;
-    // Lost a race with a concurrent rotation: hand back its outcome, or say who won.
-    const earlier = token === null ? null : await store.findRotationByIdempotencyKey(clientId, token);
-    if (earlier) return replay(ctx, earlier);
-    throw (await inProgress(ctx, clientId)) ?? error;
+    return lostRace(ctx, clientId, token, error);
   }
   await propagate(ctx, [pending, patched(oldKey, oldPatch, now)]);
   ctx.config.logger.info(

@@ -1,0 +1,98 @@
+import type { AuditQuery, AuditRecord, KeyQuery, KeyRecord, RotationQuery, RotationRecord } from '@keyward/core';
+import {
+  AUDIT_COLUMNS,
+  type AuditRow,
+  auditFromRow,
+  KEY_COLUMNS,
+  type KeyRow,
+  keyFromRow,
+  ROTATION_COLUMNS,
+  type RotationRow,
+  rotationFromRow,
+} from './rows.js';
+import type { StatementCache } from './statement-cache.js';
+
+/** `LIMIT -1` is SQLite's "no limit". */
+function limitOf(limit: number | undefined): number {
+  return limit === undefined ? -1 : Math.max(0, Math.floor(limit));
+}
+
+/**
+ * Builds `WHERE ...` from the filters that are set. Each filter contributes a fixed
+ * fragment with a named parameter, so the SQL text (and its prepared statement)
+ * depends only on which filters are present, never on their values.
+ */
+function where(filters: readonly (readonly [string, string, unknown])[]): { clause: string; params: Record<string, unknown> } {
+  const present = filters.filter(([, , value]) => value !== undefined);
+  const params: Record<string, unknown> = {};
+  for (const [name, , value] of present) params[name] = value;
+  return { clause: present.length === 0 ? '' : `WHERE ${present.map(([, sql]) => sql).join(' AND ')}`, params };
+}
+
+const IN_JSON = (column: string, param: string) => `${column} IN (SELECT value FROM json_each(@${param}))`;
+
+export function findKeyBy(sql: StatementCache, column: 'key_hash' | 'id', value: string): KeyRecord | null {
+  const row = sql.get(`SELECT ${KEY_COLUMNS} FROM keys WHERE ${column} = ?`).get(value) as KeyRow | undefined;
+  return row === undefined ? null : keyFromRow(row);
+}
+
+export function findKeysByFingerprint(sql: StatementCache, prefix: string): KeyRecord[] {
+  // The range lets the fingerprint index narrow the scan; substr() makes the match exact.
+  const rows = sql
+    .get(
+      `SELECT ${KEY_COLUMNS} FROM keys WHERE fingerprint >= @prefix AND fingerprint < @upper ` +
+        'AND substr(fingerprint, 1, length(@prefix)) = @prefix ORDER BY created_at, id',
+    )
+    .all({ prefix, upper: `${prefix}\u{10FFFF}` }) as KeyRow[];
+  return rows.map(keyFromRow);
+}
+
+export function listKeys(sql: StatementCache, query: KeyQuery): KeyRecord[] {
+  const { clause, params } = where([
+    ['clientId', 'client_id = @clientId', query.clientId],
+    ['status', IN_JSON('status', 'status'), query.status === undefined ? undefined : JSON.stringify(query.status)],
+    ['expiresBefore', 'expires_at <= @expiresBefore', query.expiresBefore],
+    ['graceEndedBefore', 'grace_until <= @graceEndedBefore', query.graceEndedBefore],
+    ['statusChangedBefore', 'status_changed_at <= @statusChangedBefore', query.statusChangedBefore],
+  ]);
+  const rows = sql
+    .get(`SELECT ${KEY_COLUMNS} FROM keys ${clause} ORDER BY created_at, id LIMIT @limit`)
+    .all({ ...params, limit: limitOf(query.limit) }) as KeyRow[];
+  return rows.map(keyFromRow);
+}
+
+export function findRotation(sql: StatementCache, id: string): RotationRecord | null {
+  const row = sql.get(`SELECT ${ROTATION_COLUMNS} FROM rotations WHERE id = ?`).get(id) as RotationRow | undefined;
+  return row === undefined ? null : rotationFromRow(row);
+}
+
+export function findRotationByIdempotencyKey(sql: StatementCache, clientId: string, idempotencyKey: string): RotationRecord | null {
+  const row = sql
+    .get(`SELECT ${ROTATION_COLUMNS} FROM rotations WHERE client_id = ? AND idempotency_key = ?`)
+    .get(clientId, idempotencyKey) as RotationRow | undefined;
+  return row === undefined ? null : rotationFromRow(row);
+}
+
+export function listRotations(sql: StatementCache, query: RotationQuery): RotationRecord[] {
+  const { clause, params } = where([
+    ['clientId', 'client_id = @clientId', query.clientId],
+    ['state', IN_JSON('state', 'state'), query.state === undefined ? undefined : JSON.stringify(query.state)],
+    ['graceEndedBefore', 'grace_until <= @graceEndedBefore', query.graceEndedBefore],
+  ]);
+  const rows = sql
+    .get(`SELECT ${ROTATION_COLUMNS} FROM rotations ${clause} ORDER BY created_at, id LIMIT @limit`)
+    .all({ ...params, limit: limitOf(query.limit) }) as RotationRow[];
+  return rows.map(rotationFromRow);
+}
+
+export function listAudit(sql: StatementCache, query: AuditQuery): AuditRecord[] {
+  const { clause, params } = where([
+    ['clientId', 'client_id = @clientId', query.clientId],
+    ['since', 'at >= @since', query.since],
+    ['afterSeq', 'seq > @afterSeq', query.afterSeq],
+  ]);
+  const rows = sql
+    .get(`SELECT ${AUDIT_COLUMNS} FROM audit_events ${clause} ORDER BY seq LIMIT @limit`)
+    .all({ ...params, limit: limitOf(query.limit) }) as AuditRow[];
+  return rows.map(auditFromRow);
+}
