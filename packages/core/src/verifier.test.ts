@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from './clock.js';
 import type { InvalidationBus, InvalidationHandlers, SharedKeyCache } from './key-cache.js';
 import { generateKey } from './key-format.js';
+import { hashKey } from './key-hash.js';
 import type { KeyStore } from './key-store.js';
 import { createKeyward } from './keyward.js';
 import { MemoryStore } from './memory-store.js';
@@ -238,6 +239,42 @@ describe('verify with a shared cache and a bus', () => {
     expect(store.lookups).toBe(lookups + 1);
     await api.close();
     expect(handlers).toBeUndefined();
+  });
+
+  it('after a bus reset, re-confirms every entry, but still decides from it when nothing can be reached', async () => {
+    let handlers: InvalidationHandlers | undefined;
+    const bus: InvalidationBus = {
+      publish: async () => {},
+      subscribe: async (h) => {
+        handlers = h;
+        return async () => {};
+      },
+    };
+    const store = new InstrumentedStore();
+    const clock = new ManualClock();
+    const admin = createKeyward({ store, clock });
+    const api = createKeyward({ store, bus, clock, lru: { maxAge: '60s' } });
+    const kept = await admin.issue('kept');
+    const revoked = await admin.issue('revoked');
+    const dropped = await admin.issue('dropped');
+    for (const k of [kept, revoked, dropped]) expect(await api.verify(k.key)).toMatchObject({ valid: true });
+    await admin.revoke(revoked.id, { reason: 'message lost while the bus was down' });
+    handlers?.reset();
+    // Store reachable: every entry is re-read, so the missed revocation is seen.
+    const before = store.lookups;
+    expect(await api.verify(revoked.key)).toMatchObject({ valid: false, reason: 'revoked' });
+    expect(store.lookups).toBe(before + 1);
+    handlers?.reset();
+    store.down = true;
+    // Store unreachable: unconfirmed entries still decide until their max age...
+    expect(await api.verify(kept.key)).toMatchObject({ valid: true });
+    expect(await api.verify(revoked.key)).toMatchObject({ valid: false, reason: 'revoked' });
+    // ...an invalidated one does not...
+    handlers?.invalidate(hashKey(dropped.key));
+    expect(await api.verify(dropped.key)).toMatchObject({ valid: false, reason: 'unavailable' });
+    clock.advance(60_000);
+    // ...and past the max age nothing does.
+    expect(await api.verify(kept.key)).toMatchObject({ valid: false, reason: 'unavailable' });
   });
 
   it('does not hammer a failing bus: subscribe is retried at most every few seconds', async () => {

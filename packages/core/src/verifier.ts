@@ -25,6 +25,8 @@ import {
 interface Entry {
   readonly key: LiveKey;
   readonly loadedAt: number;
+  /** Verifier epoch at load: an entry older than the last bus reset must be re-confirmed. */
+  readonly epoch: number;
   readonly valid: VerifyResult;
   refused: InvalidKey | undefined;
   lastTouch: number;
@@ -73,10 +75,12 @@ export class Verifier {
     const keyHash = this.config.hasher(presented as string);
     const now = this.config.clock.now();
     const entry = this.lru.get(keyHash);
-    if (entry !== undefined && now - entry.loadedAt < this.config.maxAge) return this.decide(entry, now, context);
+    if (entry !== undefined && now - entry.loadedAt < this.config.maxAge && entry.epoch >= this.resetEpoch) {
+      return this.decide(entry, now, context);
+    }
     const negativeUntil = this.negative.get(keyHash);
     if (negativeUntil !== undefined && now < negativeUntil) return this.unknown(keyHash, now, context);
-    return this.miss(keyHash, now, context);
+    return this.miss(keyHash, now, context, entry);
   }
 
   /** Drops one key from this process's caches (after a local change or a bus message). */
@@ -87,10 +91,15 @@ export class Verifier {
     this.inflight.delete(keyHash);
   }
 
-  /** Drops everything (the bus lost messages, so any entry may be stale). */
+  /**
+   * The bus lost messages, so any entry may be stale: every entry must be
+   * re-confirmed by the shared cache or store before it is trusted again. An
+   * unconfirmed entry is still used (until its max age) when neither can be
+   * reached, so a Redis outage does not turn cached keys into 503s. Entries
+   * dropped by `invalidate` are gone for good.
+   */
   clear(): void {
     this.resetEpoch = ++this.epoch;
-    this.lru.clear();
     this.negative.clear();
     this.inflight.clear();
   }
@@ -143,15 +152,21 @@ export class Verifier {
     });
   }
 
-  private async miss(keyHash: string, now: number, context: VerifyContext | undefined): Promise<VerifyResult> {
+  private async miss(keyHash: string, now: number, context: VerifyContext | undefined, stale: Entry | undefined): Promise<VerifyResult> {
     let key: LiveKey | null;
     try {
       key = await this.load(keyHash);
     } catch {
+      // Nothing reachable: an entry within its max age (unconfirmed since a bus
+      // reset) still decides; anything else fails closed.
+      if (stale !== undefined && now - stale.loadedAt < this.config.maxAge && this.lru.get(keyHash) === stale) {
+        return this.decide(stale, now, context);
+      }
       return UNAVAILABLE;
     }
     if (key === null) return this.unknown(keyHash, now, context);
-    const entry = this.lru.get(keyHash) ?? this.entryFor(key, now);
+    const cached = this.lru.get(keyHash);
+    const entry = cached !== undefined && cached.key === key ? cached : this.entryFor(key, now);
     return this.decide(entry, now, context);
   }
 
@@ -224,6 +239,6 @@ export class Verifier {
   }
 
   private entryFor(key: LiveKey, now: number): Entry {
-    return { key, loadedAt: now, valid: validResult(key), refused: undefined, lastTouch: Number.NEGATIVE_INFINITY };
+    return { key, loadedAt: now, epoch: this.epoch, valid: validResult(key), refused: undefined, lastTouch: Number.NEGATIVE_INFINITY };
   }
 }
