@@ -3,3 +3,4 @@ export type { CommonRedisOptions, RedisClient, RedisConnectionOptions } from './
 export { RedisInvalidationBus, type RedisInvalidationBusOptions } from './redis-invalidation-bus.js';
 export { RedisKeyCache, type RedisKeyCacheOptions } from './redis-key-cache.js';
 export { type LockHandle, type LockOutcome, RedisLock, type RedisLockOptions } from './redis-lock.js';
+export { RedisAttemptLimiter, type RedisAttemptLimiterOptions } from './redis-attempt-limiter.js';

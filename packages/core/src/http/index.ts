@@ -1,1 +1,27 @@
-export {};
+export { ApiKeyHttpError, type HttpErrorBody, isApiKeyHttpError, type OnErrorHook } from './api-key-http-error.js';
+export { type AttemptLimiter, isAttemptLimiter, MemoryAttemptLimiter, type MemoryAttemptLimiterOptions } from './attempt-limiter.js';
+export { type AuthOutcome, authenticate, scopeError } from './authenticate.js';
+export { challenge, httpDate } from './challenge.js';
+export {
+  type ExtractionConfig,
+  extractKey,
+  type HttpHeaders,
+  type HttpRequestLike,
+  type KeyExtractor,
+  MalformedCredentials,
+} from './extract-key.js';
+export { type HttpErrorCode, HttpErrorCodes } from './http-error-codes.js';
+export { type HttpAuthConfig, type HttpAuthOptions, type HttpDefaults, resolveHttpOptions } from './http-options.js';
+export {
+  DEFAULT_RESPONSE_CONFIG,
+  hasScopes,
+  insufficientScopeError,
+  invalidRequestError,
+  missingKeyError,
+  type ResponseConfig,
+  rejectionError,
+  tooManyAttemptsError,
+  unavailableError,
+  validKeyHeaders,
+} from './responses.js';
+export { parseIdempotencyKey, type SelfRotationBody, type SelfRotationResponse, selfRotate } from './self-rotate.js';

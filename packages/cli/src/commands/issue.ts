@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import type { CommandContext } from '../context.js';
+import { when } from '../output.js';
+import { parseScopes, parseTtl } from '../parse.js';
+
+export function registerIssue(program: Command, run: CommandContext['run']): void {
+  program
+    .command('issue')
+    .description('issue a new key for a client; prints the key (shown once)')
+    .argument('<client>', 'client id')
+    .option('--scopes <list>', 'comma-separated scopes, e.g. orders:read,orders:write')
+    .option('--ttl <duration>', 'lifetime, e.g. 30d; "never" for no expiry (default: 30d)')
+    .option('--actor <name>', 'who is issuing (audit trail)')
+    .action((client: string, flags: { scopes?: string; ttl?: string; actor?: string }) =>
+      run(async ({ keyward, out }) => {
+        const options = { scopes: parseScopes(flags.scopes), ttl: parseTtl(flags.ttl), actor: flags.actor ?? defaultActor() };
+        const issued = await keyward.issue(client, options);
+        if (out.json) {
+          out.data({ key: issued.key, fingerprint: issued.fingerprint, clientId: issued.clientId, keyId: issued.id, scopes: issued.scopes, expiresAt: iso(issued.expiresAt) });
+        } else {
+          out.result(issued.key);
+          out.info(`issued key ${issued.fingerprint} for ${issued.clientId}, expires ${when(issued.expiresAt)}. The key is shown once: store it now.`);
+        }
+      }),
+    );
+}
+
+export function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+export function defaultActor(): string {
+  return `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
+}

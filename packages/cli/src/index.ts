@@ -1,0 +1,1 @@
+export { runCli, type CliEnvironment } from './program.js';

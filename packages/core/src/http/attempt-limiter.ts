@@ -1,0 +1,98 @@
+import { LRUCache } from 'lru-cache';
+import { type Clock, systemClock } from '../clock.js';
+import { type Duration, parseDuration } from '../duration.js';
+import { invalidOption } from '../errors.js';
+
+/**
+ * Counts failed authentication attempts per source (the client address), so one
+ * source that keeps presenting bad keys is told to wait (429 + `Retry-After`) and
+ * key guessing is slowed down. Implementations: `MemoryAttemptLimiter` (one process)
+ * and `RedisAttemptLimiter` from `@keyward/redis` (shared by every process).
+ * Methods may answer synchronously or with a promise.
+ */
+export interface AttemptLimiter {
+  /** Seconds `source` must still wait; `0` when it may try. */
+  check(source: string): number | Promise<number>;
+  /** Records one failed attempt; returns the seconds to wait from now on (`0` while under the limit). */
+  hit(source: string): number | Promise<number>;
+  /** Forgets `source`'s failures. */
+  reset(source: string): void | Promise<void>;
+}
+
+export interface MemoryAttemptLimiterOptions {
+  /** Failed attempts one source may make per window; after that it waits for the window to end. Default `10`. */
+  max?: number;
+  /** Length of the counting window (fixed, starting at a source's first failure). Default `1m`. */
+  window?: Duration;
+  /** Most sources remembered (least recently failing are forgotten first). Default `10000`. */
+  maxSources?: number;
+  /** Source of time. Default: the system clock. */
+  clock?: Clock;
+}
+
+interface Window {
+  count: number;
+  readonly endsAt: number;
+}
+
+function positiveInt(value: unknown, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalidOption(option, value, 'must be a positive integer');
+  return value;
+}
+
+/** Fixed-window failure counting in this process, bounded by an LRU. */
+export class MemoryAttemptLimiter implements AttemptLimiter {
+  readonly max: number;
+  readonly windowMs: number;
+  private readonly clock: Clock;
+  private readonly windows: LRUCache<string, Window>;
+
+  constructor(options: MemoryAttemptLimiterOptions = {}) {
+    if (typeof options !== 'object' || options === null) throw invalidOption('limiter', options, 'must be an object');
+    this.max = positiveInt(options.max, 'limiter.max', 10);
+    this.windowMs = parseDuration(options.window ?? '1m', 'limiter.window');
+    if (this.windowMs < 1000) throw invalidOption('limiter.window', options.window, 'must be at least 1s');
+    const clock = options.clock ?? systemClock;
+    if (typeof clock?.now !== 'function') throw invalidOption('limiter.clock', clock, 'must have a now() method');
+    this.clock = clock;
+    this.windows = new LRUCache({ max: positiveInt(options.maxSources, 'limiter.maxSources', 10_000) });
+  }
+
+  check(source: string): number {
+    const window = this.windows.peek(source);
+    if (window === undefined || window.count < this.max) return 0;
+    return this.wait(window, this.clock.now());
+  }
+
+  hit(source: string): number {
+    const now = this.clock.now();
+    let window = this.windows.get(source);
+    if (window === undefined || now >= window.endsAt) {
+      window = { count: 0, endsAt: now + this.windowMs };
+      this.windows.set(source, window);
+    }
+    window.count++;
+    return window.count < this.max ? 0 : this.wait(window, now);
+  }
+
+  reset(source: string): void {
+    this.windows.delete(source);
+  }
+
+  private wait(window: Window, now: number): number {
+    if (now >= window.endsAt) {
+      return 0;
+    }
+    return Math.ceil((window.endsAt - now) / 1000);
+  }
+}
+
+/** True when `value` has the three limiter methods. */
+export function isAttemptLimiter(value: unknown): value is AttemptLimiter {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    ['check', 'hit', 'reset'].every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
+  );
+}

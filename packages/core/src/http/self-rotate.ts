@@ -1,0 +1,111 @@
+import { ErrorCodes } from '../error-codes.js';
+import { isKeywardError } from '../errors.js';
+import type { Keyward } from '../keyward.js';
+import type { ValidKey } from '../verify-result.js';
+import { ApiKeyHttpError } from './api-key-http-error.js';
+import { httpDate } from './challenge.js';
+import { HttpErrorCodes as C } from './http-error-codes.js';
+import { invalidRequestError, type ResponseConfig, unavailableError } from './responses.js';
+
+/** The response of `POST …/rotate`: the new key (once), its fingerprint, and the old key's sunset. */
+export interface SelfRotationBody {
+  /** The new plaintext key. Present only in the first response; a replay cannot show it again. */
+  readonly key?: string;
+  readonly keyId: string;
+  readonly fingerprint: string;
+  /** ISO time the new key expires, or `null`. */
+  readonly expiresAt: string | null;
+  readonly rotationId: string;
+  readonly oldKeyId: string;
+  readonly oldFingerprint: string;
+  /** ISO time the old key stops working. */
+  readonly sunset: string;
+  /** `true` when this answers a retry with the same `Idempotency-Key`. */
+  readonly replayed: boolean;
+}
+
+export interface SelfRotationResponse {
+  /** 201 for a new rotation, 200 for a replay. */
+  readonly status: 200 | 201;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: SelfRotationBody;
+}
+
+const TOKEN = /^[\x20-\x7e]{1,255}$/;
+
+/** Reads the `Idempotency-Key` header (a bare or quoted string, 1–255 printable characters). */
+export function parseIdempotencyKey(config: ResponseConfig, value: string | readonly string[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') {
+    if (new Set(value).size !== 1) throw invalidRequestError(config, 'The request has several Idempotency-Key headers.');
+    return parseIdempotencyKey(config, value[0]);
+  }
+  let token = value.trim();
+  if (token.length >= 2 && token.startsWith('"') && token.endsWith('"')) token = token.slice(1, -1);
+  if (!TOKEN.test(token)) throw invalidRequestError(config, 'The Idempotency-Key header must be 1-255 printable characters.');
+  return token;
+}
+
+function rotationError(config: ResponseConfig, error: unknown): unknown {
+  if (!isKeywardError(error)) return error;
+  switch (error.code) {
+    case ErrorCodes.ROTATION_IN_PROGRESS:
+    case ErrorCodes.CONFLICT:
+      return new ApiKeyHttpError(409, C.ROTATION_IN_PROGRESS, 'A rotation of this key is already in progress; use the new key.');
+    case ErrorCodes.ILLEGAL_TRANSITION:
+    case ErrorCodes.NOT_FOUND:
+    case ErrorCodes.AMBIGUOUS_KEY:
+      return new ApiKeyHttpError(409, C.ROTATION_NOT_ALLOWED, 'This key cannot be rotated now.');
+    case ErrorCodes.INVALID_ARGUMENT:
+      return invalidRequestError(config, 'The rotation request is malformed.');
+    case ErrorCodes.UNAVAILABLE:
+      return unavailableError(config);
+    default:
+      return error;
+  }
+}
+
+/**
+ * Self-service rotation for a client authenticated with its current key: issues
+ * the successor of exactly that key (`keyward.rotate(clientId, { keyId,
+ * idempotencyKey })`). The old key keeps working until `sunset`. A retry with the
+ * same idempotency key gets the same rotation back (without the plaintext, shown
+ * once). Refusals throw an `ApiKeyHttpError` (409, 400 or 503); other errors are rethrown.
+ */
+export async function selfRotate(
+  keyward: Keyward,
+  key: ValidKey,
+  config: ResponseConfig,
+  request: { readonly idempotencyKey?: string | readonly string[] | undefined },
+): Promise<SelfRotationResponse> {
+  const idempotencyKey = parseIdempotencyKey(config, request.idempotencyKey);
+  let result: Awaited<ReturnType<Keyward['rotate']>>;
+  try {
+    result = await keyward.rotate(key.clientId, {
+      keyId: key.keyId,
+      idempotencyKey,
+      actor: `self-service:${key.fingerprint}`,
+      reason: 'self-service rotation',
+    });
+  } catch (error) {
+    throw rotationError(config, error);
+  }
+  const headers: Record<string, string> = {
+    'Cache-Control': 'no-store',
+    Sunset: httpDate(result.graceUntil),
+    Deprecation: `@${Math.floor(keyward.config.clock.now() / 1000)}`,
+  };
+  if (result.replayed) headers['Idempotent-Replayed'] = 'true';
+  const body: SelfRotationBody = {
+    ...(result.key === undefined ? {} : { key: result.key }),
+    keyId: result.newKeyId,
+    fingerprint: result.fingerprint,
+    expiresAt: result.expiresAt === null ? null : new Date(result.expiresAt).toISOString(),
+    rotationId: result.rotationId,
+    oldKeyId: result.oldKeyId,
+    oldFingerprint: result.oldFingerprint,
+    sunset: new Date(result.graceUntil).toISOString(),
+    replayed: result.replayed,
+  };
+  return { status: result.replayed ? 200 : 201, headers, body };
+}

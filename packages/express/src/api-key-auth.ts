@@ -1,0 +1,74 @@
+import { authenticate, DEFAULT_RESPONSE_CONFIG, scopeError, type ValidKey } from '@keyward/core';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import {
+  type ApiKeyAuthOptions,
+  type ExpressConfig,
+  type ExpressErrorHook,
+  invalidOption,
+  pathOf,
+  resolveExpressOptions,
+  sendError,
+} from './options.js';
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** The verified API key, set by `apiKeyAuth()`. */
+      apiKey?: ValidKey;
+    }
+  }
+}
+
+/** The middleware, with its resolved config and a `requireScopes` bound to its realm. */
+export interface ApiKeyAuthMiddleware extends RequestHandler {
+  readonly config: ExpressConfig;
+  requireScopes(...scopes: string[]): RequestHandler;
+}
+
+/**
+ * Express middleware: verifies the request's API key and puts it on `req.apiKey`,
+ * or answers 400/401/403/429/503 exactly per the keyward HTTP table. A key in its
+ * rotation grace passes with `Sunset` and `Deprecation` headers. The source address
+ * is `req.ip`, so Express's `trust proxy` setting decides it.
+ */
+export function apiKeyAuth(options?: ApiKeyAuthOptions): ApiKeyAuthMiddleware {
+  const config = resolveExpressOptions(options);
+  const { http, onError } = config;
+  async function run(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const pending = http.keyward();
+    const keyward = pending instanceof Promise ? await pending : pending;
+    const outcome = await authenticate(keyward, { headers: req.headers, method: req.method, path: pathOf(req), ip: req.ip }, http);
+    if (!outcome.ok) {
+      await onError(outcome.error, req, res, next);
+      return;
+    }
+    req.apiKey = outcome.key;
+    if (outcome.headers !== undefined) res.set(outcome.headers);
+    next();
+  }
+  const middleware = ((req, res, next) => {
+    run(req, res, next).catch(next);
+  }) as ApiKeyAuthMiddleware;
+  return Object.assign(middleware, { config, requireScopes: (...scopes: string[]) => scopesMiddleware(scopes, http, onError) });
+}
+
+function scopesMiddleware(scopes: readonly string[], response: typeof DEFAULT_RESPONSE_CONFIG, onError: ExpressErrorHook): RequestHandler {
+  if (scopes.length === 0 || !scopes.every((s) => typeof s === 'string' && /^[\x21\x23-\x5b\x5d-\x7e]{1,100}$/.test(s))) {
+    throw invalidOption('requireScopes', 'needs one or more scope tokens (printable, no spaces or quotes)');
+  }
+  const required = [...scopes];
+  return (req, res, next) => {
+    const error = scopeError(response, req.apiKey, required);
+    if (error === undefined) return next();
+    Promise.resolve(onError(error, req, res, next)).catch(next);
+  };
+}
+
+/**
+ * Per-route scopes after `apiKeyAuth()`: 403 `insufficient_scope` unless `req.apiKey`
+ * holds every one (401 when no key was verified). Uses the default realm (`api`);
+ * with a custom realm or `onError`, use `auth.requireScopes(...)` of your middleware.
+ */
+export function requireScopes(...scopes: string[]): RequestHandler {
+  return scopesMiddleware(scopes, DEFAULT_RESPONSE_CONFIG, sendError);
+}

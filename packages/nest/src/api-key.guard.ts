@@ -1,0 +1,55 @@
+import { type ApiKeyHttpError, authenticate, scopeError } from '@keyward/core';
+import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { HttpAdapterHost, Reflector } from '@nestjs/core';
+import { API_KEY_CONFIG, IS_PUBLIC, REQUIRED_SCOPES } from './constants.js';
+import { type PlatformRequest, pathOf, setHeaders, toNestException } from './http-platform.js';
+import type { NestApiKeyConfig } from './options.js';
+
+/**
+ * Verifies the request's API key (`@UseGuards(ApiKeyGuard)`, or globally as
+ * `APP_GUARD`) and puts it on `request.apiKey`. Refusals throw
+ * `UnauthorizedException` / `ForbiddenException` / `HttpException` with body
+ * `{ error, message }` after setting the response headers (`WWW-Authenticate`,
+ * `Retry-After`); it never returns `false` (which Nest would turn into a bare 403).
+ * `@Public()` skips it; `@Scopes()` adds required scopes. Runs once per request even
+ * when both a global and a route guard apply.
+ */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(API_KEY_CONFIG) private readonly config: NestApiKeyConfig,
+    @Inject(HttpAdapterHost) private readonly host: HttpAdapterHost,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets)) return true;
+    if (context.getType() !== 'http')
+      throw new Error('@keyward/nest: ApiKeyGuard protects HTTP routes only; mark other handlers @Public()');
+    const http = context.switchToHttp();
+    const req = http.getRequest<PlatformRequest>();
+    const res = http.getResponse<unknown>();
+    const { http: config } = this.config;
+    if (req.apiKey === undefined) {
+      const pending = config.keyward();
+      const keyward = pending instanceof Promise ? await pending : pending;
+      const outcome = await authenticate(keyward, { headers: req.headers, method: req.method, path: pathOf(req), ip: req.ip }, config);
+      if (!outcome.ok) return this.fail(outcome.error, context, res);
+      req.apiKey = outcome.key;
+      if (outcome.headers !== undefined) setHeaders(this.host, res, outcome.headers);
+    }
+    const scopes = this.reflector.getAllAndMerge<string[]>(REQUIRED_SCOPES, targets);
+    if (scopes.length > 0) {
+      const error = scopeError(config, req.apiKey, scopes);
+      if (error !== undefined) return this.fail(error, context, res);
+    }
+    return true;
+  }
+
+  private async fail(error: ApiKeyHttpError, context: ExecutionContext, res: unknown): Promise<never> {
+    setHeaders(this.host, res, error.headers);
+    await this.config.onError?.(error, context);
+    throw toNestException(error);
+  }
+}

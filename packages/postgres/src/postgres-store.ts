@@ -1,0 +1,222 @@
+import type {
+  AuditQuery,
+  AuditRecord,
+  KeyQuery,
+  KeyRecord,
+  KeyStore,
+  Logger,
+  RotationQuery,
+  RotationRecord,
+  WriteBatch,
+} from '@keyward/core';
+import type { Pool, QueryResultRow } from 'pg';
+import { PostgresChangeFeed, type PostgresChangeFeedOptions } from './change-feed.js';
+import { applyBatch } from './commit.js';
+import { invalidOption, storeError, type Target, unavailable } from './errors.js';
+import { checkSchema, type MigrationReport, runMigrations } from './migrate.js';
+import { type PostgresStoreOptions, resolveCommon } from './options.js';
+import { createPool } from './pool.js';
+import { likePrefix, listAuditSql, listKeysSql, listRotationsSql } from './read-queries.js';
+import { auditFromRow, KEY_COLUMNS, keyFromRow, ROTATION_COLUMNS, rotationFromRow } from './rows.js';
+import { type SchemaNames, schemaNames } from './sql.js';
+import { inTransaction } from './transaction.js';
+
+/** Connections in a pool the store creates itself. */
+const OWN_POOL_SIZE = 10;
+
+function isPool(value: unknown): value is Pool {
+  const v = value as Partial<Pool> | null;
+  return typeof v === 'object' && v !== null && typeof v.connect === 'function' && typeof v.query === 'function';
+}
+
+/**
+ * The production `KeyStore` on PostgreSQL (`pg`). Every `commit` is one
+ * transaction with compare-and-set on `version`; uniqueness rules are database
+ * constraints; the audit log is hash-chained and append-only. Setup (connect,
+ * migrate or check the schema) runs lazily on first use, once.
+ */
+export class PostgresStore implements KeyStore {
+  /** The schema holding the store's tables. */
+  readonly schema: string;
+  private readonly names: SchemaNames;
+  private readonly pool: Pool;
+  private readonly ownsPool: boolean;
+  private readonly logger: Logger;
+  private readonly target: Target;
+  private readonly autoMigrate: boolean;
+  private ready: Promise<void> | undefined;
+  private isReady = false;
+  private closing: Promise<void> | undefined;
+
+  /** `new PostgresStore(pool)` is short for `new PostgresStore({ pool })`. */
+  constructor(options: PostgresStoreOptions | Pool = {}) {
+    if (isPool(options)) options = { pool: options };
+    const config = resolveCommon(options, 'PostgresStore');
+    const migrate = (options as { migrate?: unknown }).migrate;
+    if (migrate !== undefined && typeof migrate !== 'boolean') throw invalidOption('migrate', migrate, 'must be a boolean');
+    this.schema = config.schema;
+    this.names = schemaNames(config.schema);
+    this.logger = config.logger;
+    this.target = config.target;
+    this.autoMigrate = migrate ?? true;
+    this.ownsPool = config.pool === undefined;
+    this.pool = config.pool ?? createPool(config.connectionString as string, config.logger, OWN_POOL_SIZE, 'key store');
+  }
+
+  /**
+   * Runs pending migrations now (idempotent; safe from several processes at once).
+   * Use it as a deploy step together with `migrate: false`.
+   */
+  async migrate(): Promise<MigrationReport> {
+    await this.connectCheck();
+    try {
+      const report = await runMigrations(this.pool, this.names, this.logger);
+      this.isReady = true;
+      return report;
+    } catch (error) {
+      throw unavailable('migrating the schema', error, this.target);
+    }
+  }
+
+  /** A change feed (LISTEN/NOTIFY) on this store's pool and schema, to pass to keyward as `bus`. */
+  changeFeed(options: Omit<PostgresChangeFeedOptions, 'pool' | 'connectionString' | 'schema'> = {}): PostgresChangeFeed {
+    return new PostgresChangeFeed({ logger: this.logger, ...options, pool: this.pool, schema: this.schema });
+  }
+
+  async findKeyByHash(keyHash: string): Promise<KeyRecord | null> {
+    const rows = await this.query('findKeyByHash', {
+      name: `kw_key_hash_${this.schema}`,
+      text: `SELECT ${KEY_COLUMNS} FROM ${this.names.keys} WHERE key_hash = $1`,
+      values: [keyHash],
+    });
+    return rows[0] ? keyFromRow(rows[0]) : null;
+  }
+
+  async findKeyById(id: string): Promise<KeyRecord | null> {
+    const rows = await this.query('findKeyById', {
+      name: `kw_key_id_${this.schema}`,
+      text: `SELECT ${KEY_COLUMNS} FROM ${this.names.keys} WHERE id = $1`,
+      values: [id],
+    });
+    return rows[0] ? keyFromRow(rows[0]) : null;
+  }
+
+  async findKeysByFingerprint(prefix: string): Promise<KeyRecord[]> {
+    const rows = await this.query('findKeysByFingerprint', {
+      text: `SELECT ${KEY_COLUMNS} FROM ${this.names.keys} WHERE fingerprint LIKE $1 ORDER BY created_at, id`,
+      values: [likePrefix(prefix)],
+    });
+    return rows.map(keyFromRow);
+  }
+
+  async listKeys(query: KeyQuery): Promise<KeyRecord[]> {
+    return (await this.query('listKeys', listKeysSql(this.names, query))).map(keyFromRow);
+  }
+
+  async findRotation(id: string): Promise<RotationRecord | null> {
+    const rows = await this.query('findRotation', {
+      text: `SELECT ${ROTATION_COLUMNS} FROM ${this.names.rotations} WHERE id = $1`,
+      values: [id],
+    });
+    return rows[0] ? rotationFromRow(rows[0]) : null;
+  }
+
+  async findRotationByIdempotencyKey(clientId: string, idempotencyKey: string): Promise<RotationRecord | null> {
+    const rows = await this.query('findRotationByIdempotencyKey', {
+      text: `SELECT ${ROTATION_COLUMNS} FROM ${this.names.rotations} WHERE client_id = $1 AND idempotency_key = $2`,
+      values: [clientId, idempotencyKey],
+    });
+    return rows[0] ? rotationFromRow(rows[0]) : null;
+  }
+
+  async listRotations(query: RotationQuery): Promise<RotationRecord[]> {
+    return (await this.query('listRotations', listRotationsSql(this.names, query))).map(rotationFromRow);
+  }
+
+  async listAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    return (await this.query('listAudit', listAuditSql(this.names, query))).map(auditFromRow);
+  }
+
+  async commit(batch: WriteBatch): Promise<void> {
+    if (!this.isReady) await this.init();
+    try {
+      await inTransaction(this.pool, this.logger, (client) => applyBatch(client, this.names, batch));
+    } catch (error) {
+      throw storeError(error, 'commit', this.target);
+    }
+  }
+
+  /** One statement for the whole batch; a time never moves backwards; no version bump. */
+  async touchLastUsed(uses: readonly { readonly id: string; readonly at: number }[]): Promise<void> {
+    if (uses.length === 0) return;
+    await this.query('touchLastUsed', {
+      text: `UPDATE ${this.names.keys} AS k SET last_used_at = u.at
+             FROM (SELECT id, max(at) AS at FROM unnest($1::text[], $2::bigint[]) AS t(id, at) GROUP BY id) AS u
+             WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.at)`,
+      values: [uses.map((u) => u.id), uses.map((u) => u.at)],
+    });
+  }
+
+  /** Ends the pool if the store created it; a pool passed in is left open. */
+  close(): Promise<void> {
+    if (this.closing === undefined) this.closing = this.ownsPool ? this.pool.end() : Promise.resolve();
+    return this.closing;
+  }
+
+  private async query(what: string, config: { name?: string; text: string; values: unknown[] }): Promise<QueryResultRow[]> {
+    if (!this.isReady) await this.init();
+    try {
+      return (await this.pool.query(config)).rows;
+    } catch (error) {
+      throw storeError(error, what, this.target);
+    }
+  }
+
+  /** Lazy, memoised setup that every call awaits; a failed attempt is forgotten so the next call retries. */
+  private init(): Promise<void> {
+    if (this.ready === undefined) {
+      const attempt = this.setup();
+      this.ready = attempt;
+      attempt.then(
+        () => {
+          this.isReady = true;
+        },
+        () => {
+          if (this.ready === attempt) this.ready = undefined;
+        },
+      );
+    }
+    return this.ready;
+  }
+
+  private async setup(): Promise<void> {
+    await this.connectCheck();
+    try {
+      if (this.autoMigrate) await runMigrations(this.pool, this.names, this.logger);
+      else await checkSchema(this.pool, this.names);
+    } catch (error) {
+      throw unavailable(this.autoMigrate ? 'migrating the schema' : 'checking the schema', error, this.target);
+    }
+  }
+
+  private async connectCheck(): Promise<void> {
+    try {
+      await this.pool.query('SELECT 1');
+    } catch (error) {
+      throw unavailable('connecting', error, this.target);
+    }
+  }
+}
+
+/**
+ * Runs the migrations for `options` once and closes the connection: a deploy step
+ * (pair it with `migrate: false` on the stores the application creates).
+ */
+export async function migrate(options: Omit<PostgresStoreOptions, 'migrate'> = {}): Promise<MigrationReport> {
+  const store = new PostgresStore({ ...options, migrate: false } as PostgresStoreOptions);
+  try {
+    return await store.migrate();
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,106 @@
+import type { SchemaNames } from './sql.js';
+
+/** One numbered migration: SQL statements run in order inside the migration transaction. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  statements(names: SchemaNames): readonly string[];
+}
+
+/**
+ * The schema's history. Append new steps at the end with the next number; never edit
+ * a published step (databases already ran it). Timestamps are `bigint` milliseconds
+ * since the epoch, exactly the numbers the core uses.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'keys, rotations, append-only audit_events',
+    statements: (n) => [
+      `CREATE TABLE ${n.keys} (
+        id text COLLATE "C" NOT NULL,
+        client_id text NOT NULL,
+        key_hash text COLLATE "C" NOT NULL,
+        fingerprint text COLLATE "C" NOT NULL,
+        prefix text NOT NULL,
+        status text NOT NULL CHECK (status IN ('pending', 'active', 'inactive', 'revoked')),
+        scopes text[] NOT NULL DEFAULT '{}',
+        metadata jsonb NOT NULL DEFAULT '{}',
+        created_at bigint NOT NULL,
+        expires_at bigint,
+        grace_until bigint,
+        rotation_id text COLLATE "C",
+        replaces text COLLATE "C",
+        revoked_at bigint,
+        revoked_reason text,
+        last_used_at bigint,
+        status_changed_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        version integer NOT NULL CHECK (version >= 1),
+        CONSTRAINT keys_pkey PRIMARY KEY (id),
+        CONSTRAINT keys_key_hash_key UNIQUE (key_hash)
+      )`,
+      // At most one pending key per client: a constraint, so concurrent processes cannot break it.
+      `CREATE UNIQUE INDEX keys_one_pending_per_client ON ${n.keys} (client_id) WHERE status = 'pending'`,
+      `CREATE INDEX keys_client_idx ON ${n.keys} (client_id, created_at, id)`,
+      `CREATE INDEX keys_fingerprint_idx ON ${n.keys} (fingerprint)`,
+      `CREATE INDEX keys_expires_idx ON ${n.keys} (expires_at) WHERE expires_at IS NOT NULL`,
+      `CREATE INDEX keys_grace_idx ON ${n.keys} (grace_until) WHERE grace_until IS NOT NULL`,
+      `CREATE INDEX keys_status_changed_idx ON ${n.keys} (status, status_changed_at)`,
+      `CREATE TABLE ${n.rotations} (
+        id text COLLATE "C" NOT NULL,
+        client_id text NOT NULL,
+        old_key_id text COLLATE "C" NOT NULL,
+        new_key_id text COLLATE "C" NOT NULL,
+        state text NOT NULL CHECK (state IN ('started', 'delivered', 'completed', 'failed', 'aborted')),
+        reason text,
+        actor text,
+        idempotency_key text,
+        grace_until bigint NOT NULL,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        completed_at bigint,
+        last_error text,
+        version integer NOT NULL CHECK (version >= 1),
+        CONSTRAINT rotations_pkey PRIMARY KEY (id),
+        CONSTRAINT rotations_idempotency_key UNIQUE (client_id, idempotency_key)
+      )`,
+      // At most one open rotation per client.
+      `CREATE UNIQUE INDEX rotations_one_open_per_client ON ${n.rotations} (client_id) WHERE state IN ('started', 'delivered')`,
+      `CREATE INDEX rotations_client_idx ON ${n.rotations} (client_id, created_at, id)`,
+      `CREATE INDEX rotations_grace_idx ON ${n.rotations} (grace_until)`,
+      `CREATE TABLE ${n.audit} (
+        seq bigint NOT NULL CHECK (seq >= 1),
+        at bigint NOT NULL,
+        type text NOT NULL,
+        client_id text,
+        key_id text,
+        fingerprint text,
+        rotation_id text,
+        actor text,
+        reason text,
+        data jsonb NOT NULL DEFAULT '{}',
+        prev_hash text COLLATE "C" NOT NULL,
+        hash text COLLATE "C" NOT NULL,
+        CONSTRAINT audit_events_pkey PRIMARY KEY (seq),
+        CONSTRAINT audit_events_prev_hash_key UNIQUE (prev_hash)
+      )`,
+      `CREATE INDEX audit_events_client_idx ON ${n.audit} (client_id, seq)`,
+      `CREATE INDEX audit_events_at_idx ON ${n.audit} (at)`,
+      // Append-only: every UPDATE, DELETE and TRUNCATE is rejected by the database itself.
+      `CREATE FUNCTION ${n.quoted}.audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         RAISE EXCEPTION 'keyward: % on %.% is not allowed: the audit log is append-only', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
+           USING ERRCODE = 'restrict_violation';
+       END
+       $$`,
+      `CREATE TRIGGER audit_events_no_update_delete BEFORE UPDATE OR DELETE ON ${n.audit}
+       FOR EACH ROW EXECUTE FUNCTION ${n.quoted}.audit_events_append_only()`,
+      `CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON ${n.audit}
+       FOR EACH STATEMENT EXECUTE FUNCTION ${n.quoted}.audit_events_append_only()`,
+    ],
+  },
+];
+
+/** The schema version this code expects: the number of the last migration. */
+export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -1,0 +1,150 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The built adapter packages, packed as they would be published (`pnpm pack`) and
+ * installed into a scratch CommonJS project and a scratch ESM project; each serves
+ * one authenticated request with Express on a real 127.0.0.1 port, on the
+ * zero-config default (`apiKeyAuth()` with `KEYWARD_DATABASE_URL` pointing at a
+ * SQLite file). Needs `pnpm run build` first (`pnpm test` does it).
+ */
+const root = resolve(import.meta.dirname, '../..');
+const packages = ['core', 'sqlite', 'env', 'express', 'koa', 'nest'];
+const runAsync = promisify(execFile);
+let scratch: string;
+
+function run(cmd: string, args: string[], cwd: string): string {
+  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'keyward-adapters-scratch-'));
+  const modules = join(scratch, 'node_modules');
+  mkdirSync(join(modules, '@keyward'), { recursive: true });
+  const tarballs = join(scratch, 'tarballs');
+  mkdirSync(tarballs);
+  for (const name of packages) {
+    const dir = join(root, 'packages', name);
+    run('pnpm', ['pack', '--pack-destination', tarballs], dir);
+    const tarball = readdirSync(tarballs).find((f) => f.startsWith(`keyward-${name}-`)) as string;
+    const target = join(modules, '@keyward', name);
+    mkdirSync(target);
+    run('tar', ['xzf', join(tarballs, tarball), '-C', target, '--strip-components=1'], scratch);
+    // Third-party dependencies and peers come from the workspace install (no network here).
+    for (const source of [join(dir, 'node_modules'), join(root, 'node_modules')]) {
+      if (!existsSync(source)) continue;
+      for (const dep of readdirSync(source)) {
+        if (dep.startsWith('.') || dep === '@keyward') continue;
+        if (!dep.startsWith('@')) {
+          if (!existsSync(join(modules, dep))) symlinkSync(join(source, dep), join(modules, dep));
+          continue;
+        }
+        mkdirSync(join(modules, dep), { recursive: true }); // a scope (@nestjs): link its packages one by one
+        for (const scoped of readdirSync(join(source, dep))) {
+          if (!existsSync(join(modules, dep, scoped))) symlinkSync(join(source, dep, scoped), join(modules, dep, scoped));
+        }
+      }
+    }
+  }
+}, 120_000);
+
+afterAll(() => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+const server = (load: string) => `
+${load}
+const http = require('node:http');
+(async () => {
+  const keyward = await defaultKeyward();
+  const issued = await keyward.issue('scratch', { scopes: ['read'] });
+  const app = express();
+  app.use(apiKeyAuth());
+  app.get('/me', (req, res) => res.json({ clientId: req.apiKey.clientId }));
+  const listener = app.listen(0, '127.0.0.1', async () => {
+    const { port } = listener.address();
+    const get = (headers) => new Promise((done, fail) => {
+      http.get({ host: '127.0.0.1', port, path: '/me', headers }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => done({ status: res.statusCode, body: JSON.parse(body), challenge: res.headers['www-authenticate'] }));
+      }).on('error', fail);
+    });
+    const ok = await get({ authorization: 'Bearer ' + issued.key });
+    const missing = await get({});
+    listener.close();
+    await closeDefaultKeyward();
+    process.stdout.write(JSON.stringify({ ok, missing }));
+  });
+})().catch((error) => { console.error(error); process.exit(1); });
+`;
+
+const expected = {
+  ok: { status: 200, body: { clientId: 'scratch' } },
+  missing: { status: 401, body: { error: 'api_key_missing', message: expect.any(String) }, challenge: 'Bearer realm="api"' },
+};
+
+describe('the packed adapters in scratch projects', () => {
+  it('serve an authenticated request from a CommonJS project', async () => {
+    const dir = join(scratch, 'cjs');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'cjs-app', type: 'commonjs' }));
+    writeFileSync(
+      join(dir, 'server.js'),
+      server(`const express = require('express');
+const { apiKeyAuth } = require('@keyward/express');
+const { defaultKeyward, closeDefaultKeyward } = require('@keyward/env');`),
+    );
+    const { stdout } = await runAsync('node', ['server.js'], {
+      cwd: dir,
+      env: { ...process.env, KEYWARD_DATABASE_URL: join(dir, 'keys.db') },
+    });
+    expect(JSON.parse(stdout)).toEqual(expected);
+    for (const name of ['koa', 'nest']) {
+      const exported = JSON.parse(
+        run('node', ['-e', `process.stdout.write(JSON.stringify(Object.keys(require('@keyward/${name}'))))`], dir),
+      );
+      expect(exported).toContain(name === 'koa' ? 'apiKeyAuth' : 'ApiKeyGuard');
+    }
+  });
+
+  it('serve an authenticated request from an ESM project', async () => {
+    const dir = join(scratch, 'esm');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'esm-app', type: 'module' }));
+    writeFileSync(
+      join(dir, 'server.js'),
+      server(`import { createRequire } from 'node:module';
+import express from 'express';
+import { apiKeyAuth } from '@keyward/express';
+import { defaultKeyward, closeDefaultKeyward } from '@keyward/env';
+const require = createRequire(import.meta.url);`),
+    );
+    const { stdout } = await runAsync('node', ['server.js'], {
+      cwd: dir,
+      env: { ...process.env, KEYWARD_DATABASE_URL: join(dir, 'keys.db') },
+    });
+    expect(JSON.parse(stdout)).toEqual(expected);
+    for (const name of ['express', 'koa', 'nest', 'env']) {
+      const esm = JSON.parse(
+        run(
+          'node',
+          [
+            '--input-type=module',
+            '-e',
+            `const m = await import('@keyward/${name}'); process.stdout.write(JSON.stringify(Object.keys(m).filter((k) => k !== 'default').sort()))`,
+          ],
+          dir,
+        ),
+      );
+      const cjs = JSON.parse(
+        run('node', ['-e', `process.stdout.write(JSON.stringify(Object.keys(require('@keyward/${name}')).sort()))`], join(scratch, 'cjs')),
+      );
+      expect(esm, `@keyward/${name}: ESM and CJS export the same names`).toEqual(cjs);
+    }
+  });
+});
