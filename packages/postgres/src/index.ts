@@ -4,3 +4,4 @@ export type { ConnectionOptions, PostgresStoreOptions } from './options.js';
 export { migrate, PostgresStore } from './postgres-store.js';
 export { MIGRATIONS, type Migration, SCHEMA_VERSION } from './schema-sql.js';
 export { changeChannel } from './sql.js';
+export { PostgresAdvisoryLock, type PostgresAdvisoryLockOptions } from './advisory-lock.js';

@@ -1,1 +1,2 @@
-export {};
+export { createMetrics, type KeywardMetrics } from './metrics.js';
+export type { MetricsOptions } from './options.js';

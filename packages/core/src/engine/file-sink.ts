@@ -1,0 +1,107 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { invalidOption } from '../errors.js';
+import type { KeyDelivery, SecretSink } from './secret-sink.js';
+
+export interface FileSinkOptions {
+  /** Directory the key files go to (created with mode 0700 on first delivery if missing). */
+  dir: string;
+  /** File mode of the key files. Default `0o600` (owner read/write only). */
+  mode?: number;
+  /** Name in logs and audit rows. Default `file`. */
+  name?: string;
+}
+
+/**
+ * A file name for a client id that is safe on every file system and injective:
+ * letters, digits, `_` and `-` are kept, every other byte becomes `%XX` (so `a/b`
+ * and `a_b` never share a file, and `..` cannot escape the directory); a name that
+ * would exceed 200 bytes is shortened with a SHA-256 suffix.
+ */
+export function keyFileName(clientId: string): string {
+  let encoded = '';
+  for (const byte of Buffer.from(clientId, 'utf8')) {
+    const char = String.fromCharCode(byte);
+    encoded += /[A-Za-z0-9_-]/.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  if (encoded.length > 200) encoded = `${encoded.slice(0, 150)}~${createHash('sha256').update(clientId).digest('hex').slice(0, 32)}`;
+  return `${encoded}.key`;
+}
+
+/**
+ * Delivers a rotated key by writing `<dir>/<clientId>.key` (the key and a newline)
+ * atomically: a temporary file with mode 0600 in the same directory, `fsync`,
+ * then `rename` over the old file, then `fsync` of the directory. A reader sees the
+ * old key or the new one, never a torn file. The key is never logged.
+ */
+export class FileSink implements SecretSink {
+  readonly name: string;
+  readonly dir: string;
+  private readonly mode: number;
+  private ready: Promise<void> | undefined;
+
+  constructor(options: FileSinkOptions) {
+    if (typeof options !== 'object' || options === null) throw invalidOption('FileSink.options', options, 'must be an object');
+    if (typeof options.dir !== 'string' || options.dir.trim() === '')
+      throw invalidOption('FileSink.dir', options.dir, 'must be a directory path');
+    const mode = options.mode ?? 0o600;
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o777 || (mode & 0o077) !== 0) {
+      throw invalidOption('FileSink.mode', mode, 'must be a file mode without group/other bits (e.g. 0o600 or 0o400)');
+    }
+    const name = options.name ?? 'file';
+    if (typeof name !== 'string' || !/^[\w.:-]{1,64}$/.test(name))
+      throw invalidOption('FileSink.name', name, 'must be 1-64 letters, digits, _ . : or -');
+    this.dir = isAbsolute(options.dir) ? options.dir : resolve(options.dir);
+    this.mode = mode;
+    this.name = name;
+  }
+
+  /** Where the key of `clientId` is written. */
+  pathFor(clientId: string): string {
+    return join(this.dir, keyFileName(clientId));
+  }
+
+  async deliver(delivery: KeyDelivery): Promise<void> {
+    this.ready ??= mkdir(this.dir, { recursive: true, mode: 0o700 }).then(() => undefined);
+    try {
+      await this.ready;
+    } catch (error) {
+      this.ready = undefined;
+      throw error;
+    }
+    const target = this.pathFor(delivery.clientId);
+    const temp = join(this.dir, `.${randomUUID()}.tmp`);
+    const handle = await open(temp, 'wx', this.mode);
+    try {
+      await handle.chmod(this.mode); // the umask may have narrowed it further; make it exact
+      await handle.writeFile(`${delivery.key}\n`, 'utf8');
+      await handle.sync();
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      await rm(temp, { force: true });
+      throw error;
+    }
+    await handle.close();
+    try {
+      await rename(temp, target);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+    await syncDir(this.dir);
+  }
+}
+
+/** Makes the rename durable. Not every platform can fsync a directory: best effort. */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r').catch(() => undefined);
+  if (!handle) return;
+  try {
+    await handle.sync();
+  } catch {
+    // e.g. Windows: directories cannot be opened for fsync
+  } finally {
+    await handle.close();
+  }
+}

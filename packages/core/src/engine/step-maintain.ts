@@ -1,0 +1,53 @@
+import { formatDuration } from '../duration.js';
+import { itemFailed, lostRace, type PassContext } from './pass-context.js';
+import { eachLimit } from './scheduler-events.js';
+
+/**
+ * Step 1: roll back crashed rotations. A `started` rotation older than
+ * `staleAfter` was never delivered, and its plaintext died with the process that
+ * started it, so it can never be delivered: fail it (the pending key is revoked,
+ * the old key stays active) and let step 2 start a fresh one after `retryAfter`.
+ * A `delivered` rotation needs no rescue: step 3 finalizes it when its grace ends.
+ */
+export async function recoverStaleRotations(ctx: PassContext): Promise<void> {
+  const { keyward, config } = ctx;
+  const cutoff = keyward.config.clock.now() - config.staleAfterMs;
+  const stale = (await keyward.store.listRotations({ state: ['started'] })).filter((r) => r.createdAt <= cutoff);
+  await eachLimit(stale, config.concurrency, async (rotation) => {
+    try {
+      await keyward.abort(rotation.id, {
+        error: `new key not delivered within ${formatDuration(config.staleAfterMs)} (the process delivering it stopped); rolled back`,
+        actor: config.actor,
+      });
+      ctx.summary.recovered += 1;
+    } catch (error) {
+      if (!lostRace(error)) itemFailed(ctx, 'recover', { rotationId: rotation.id, clientId: rotation.clientId }, error);
+    }
+  });
+}
+
+/** Step 3: finalize delivered rotations whose grace has ended (pending → active, old → inactive). */
+export async function finalizeDueRotations(ctx: PassContext): Promise<void> {
+  const { keyward, config } = ctx;
+  const now = keyward.config.clock.now();
+  const due = await keyward.store.listRotations({ state: ['delivered'], graceEndedBefore: now });
+  await eachLimit(due, config.concurrency, async (rotation) => {
+    try {
+      await keyward.finalize(rotation.id, { actor: config.actor });
+      ctx.summary.finalized += 1;
+    } catch (error) {
+      if (!lostRace(error)) itemFailed(ctx, 'finalize', { rotationId: rotation.id, clientId: rotation.clientId }, error);
+    }
+  });
+}
+
+const PURGE_BATCH = 1000;
+
+/** Step 4: delete revoked and inactive keys older than the retention period (the audit trail stays). */
+export async function purgeRetired(ctx: PassContext): Promise<void> {
+  for (;;) {
+    const { purged } = await ctx.keyward.purge({ actor: ctx.config.actor, limit: PURGE_BATCH });
+    ctx.summary.purged += purged;
+    if (purged < PURGE_BATCH) return;
+  }
+}
