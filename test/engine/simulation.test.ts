@@ -62,7 +62,7 @@ describe('90 days of scheduled operation for a fleet (SQLite, FileSink, fake clo
     };
     const deliveries: { clientId: string; keyId: string; expiresAt: number | null; graceUntil: number }[] = [];
     const scheduler = new Scheduler(keyward, { sink, logger });
-    const audit = auditLogger(keyward, logger, { scheduler, durableUsage: { window: '6h', flushInterval: '1s' } });
+    const audit = auditLogger(keyward, logger, { durableUsage: { window: '6h', flushInterval: '1s' } });
     const clients: Client[] = Array.from({ length: CLIENTS }, (_, i) => ({
       id: `client-${i}/team ${i % 3}`, // slashes and spaces: FileSink must sanitise
       issueAt: START + Math.floor(i * 1.3 * DAY) + (i % 7) * HOUR,

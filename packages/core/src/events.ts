@@ -39,6 +39,8 @@ export interface KeywardEvents {
     keyId: string | null;
     context: VerifyContext | undefined;
   };
+  /** The new key of a `started` rotation reached its client through a secret sink. */
+  'rotation.delivered': KeyFacts & { rotationId: string; actor: string | null; sink: string | null };
   'rotation.aborted': { at: number; clientId: string; rotationId: string; reason: string | null; actor: string | null };
   'rotation.failed': { at: number; clientId: string; rotationId: string; error: string };
   'key.expiring': KeyFacts & { expiresAt: number; daysLeft: number };

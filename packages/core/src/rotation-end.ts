@@ -158,4 +158,13 @@ export async function markRotationDelivered(
     { event: 'rotation.delivered', rotationId, clientId: rotation.clientId, fingerprint: newKey.fingerprint, actor },
     'keyward: new key delivered',
   );
+  ctx.events.emit('rotation.delivered', {
+    at: now,
+    clientId: rotation.clientId,
+    keyId: newKey.id,
+    fingerprint: newKey.fingerprint,
+    rotationId,
+    actor,
+    sink: options.sink ?? null,
+  });
 }

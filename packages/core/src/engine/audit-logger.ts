@@ -4,12 +4,9 @@ import type { KeywardEventName, KeywardEvents } from '../events.js';
 import type { Keyward } from '../keyward.js';
 import type { Logger } from '../logger.js';
 import { RateLimiter } from './rate-limiter.js';
-import type { Scheduler } from './scheduler.js';
 import { UsageAuditWriter } from './usage-audit.js';
 
 export interface AuditLoggerOptions {
-  /** Also log `rotation.delivered` (the core has no event for it; the scheduler has). */
-  scheduler?: Scheduler;
   /** Key-use lines (`key.used_in_grace`, `key.rejected`) are logged at most once per key per this window, with a count. Default `1m`. */
   usageLogWindow?: Duration;
   /**
@@ -129,16 +126,7 @@ export function auditLogger(keyward: Keyward, logger: Logger, options: AuditLogg
       logger.warn(line('key.rejected', e, { uses: 1 + d.suppressed, ...e.context }), message);
     }
   });
-  if (options.scheduler) {
-    offs.push(
-      options.scheduler.on('delivered', (e) =>
-        logger.info(
-          line('rotation.delivered', { ...e, actor: options.scheduler?.config.actor }, { sink: e.sink }),
-          'keyward audit: new key delivered',
-        ),
-      ),
-    );
-  }
+  on('rotation.delivered', (e) => logger.info(line('rotation.delivered', e, { sink: e.sink }), 'keyward audit: new key delivered'));
   return {
     async close() {
       for (const off of offs.splice(0)) off();
