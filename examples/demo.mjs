@@ -12,7 +12,8 @@ const show = (label, result) =>
   );
 
 keyward.on('key.rejected', (e) => {
-  if (e.reason === 'inactive' || e.reason === 'revoked') console.log(`  ! alert: ${e.reason} key ${e.fingerprint} of ${e.clientId} was used`);
+  if (e.reason === 'inactive' || e.reason === 'revoked')
+    console.log(`  ! alert: ${e.reason} key ${e.fingerprint} of ${e.clientId} was used`);
 });
 
 console.log(`\n1. Issue a key for client "acme" (shown once, stored only as a SHA-256 hash)`);
@@ -43,7 +44,9 @@ show('verify(new key)', await keyward.verify(rotation.key));
 
 console.log(`\n6. The audit trail (hash-chained; fingerprints only, never a key)`);
 for (const row of await keyward.store.listAudit({})) {
-  console.log(`  #${row.seq} ${day(row.at)} ${row.type.padEnd(14)} ${row.fingerprint} actor=${row.actor ?? '-'}${row.reason ? ` reason="${row.reason}"` : ''}`);
+  console.log(
+    `  #${row.seq} ${day(row.at)} ${row.type.padEnd(14)} ${row.fingerprint} actor=${row.actor ?? '-'}${row.reason ? ` reason="${row.reason}"` : ''}`,
+  );
 }
 const chain = await keyward.verifyAuditChain();
 console.log(`  chain: ${chain.ok ? `intact (${chain.count} rows)` : `BROKEN at #${chain.brokenAt}`}\n`);

@@ -1,7 +1,7 @@
 // A small Express API protected by keyward. Run from the repo root: node examples/express/server.mjs
 import { apiKeyAuth, apiKeyRotationRouter } from '@keyward/express';
 import express from 'express';
-import { demoKeyward, usage } from './demo-key.mjs';
+import { demoKeyward, usage } from '../shared/demo-key.mjs';
 
 const keyward = await demoKeyward(import.meta.url);
 const app = express();

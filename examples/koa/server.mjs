@@ -1,7 +1,7 @@
 // A small Koa API protected by keyward. Run from the repo root: node examples/koa/server.mjs
 import { apiKeyAuth, apiKeyRotation } from '@keyward/koa';
 import Koa from 'koa';
-import { demoKeyward, usage } from './demo-key.mjs';
+import { demoKeyward, usage } from '../shared/demo-key.mjs';
 
 const keyward = await demoKeyward(import.meta.url);
 const app = new Koa();

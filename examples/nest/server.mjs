@@ -4,7 +4,7 @@ import 'reflect-metadata';
 import { ApiKey, ApiKeyModule, Public, Scopes } from '@keyward/nest';
 import { Controller, Get, HttpCode, Module, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { demoKeyward, usage } from './demo-key.mjs';
+import { demoKeyward, usage } from '../shared/demo-key.mjs';
 
 /** Applies method decorators and parameter decorators to `Class.prototype[name]`. */
 function route(Class, name, decorators, params = []) {

@@ -3,6 +3,8 @@ import { createKeywardFromEnv } from '@keyward/env';
 
 export interface Connection {
   readonly keyward: Keyward;
+  /** The environment keyward was built from (flags applied). */
+  readonly env: NodeJS.ProcessEnv;
   close(): Promise<void>;
 }
 
@@ -11,10 +13,21 @@ export interface Connection {
  * KEYWARD_DATABASE_URL (SQLite path or postgres:// URL, default ./keyward.db),
  * `--redis` or KEYWARD_REDIS_URL (optional), KEYWARD_PEPPER (optional).
  */
-export async function connect(options: { database?: string; redis?: string; env: NodeJS.ProcessEnv }): Promise<Connection> {
+export async function connect(options: {
+  database?: string;
+  redis?: string;
+  env: NodeJS.ProcessEnv;
+  migrate?: boolean;
+}): Promise<Connection> {
+  const env = resolvedEnv(options);
+  const keyward = await createKeywardFromEnv({ env, ...(options.migrate === undefined ? {} : { migrate: options.migrate }) });
+  return { keyward, env, close: () => keyward.close() };
+}
+
+/** The environment with the `--database` and `--redis` flags applied over it. */
+export function resolvedEnv(options: { database?: string; redis?: string; env: NodeJS.ProcessEnv }): NodeJS.ProcessEnv {
   const env = { ...options.env };
   if (options.database !== undefined) env.KEYWARD_DATABASE_URL = options.database;
   if (options.redis !== undefined) env.KEYWARD_REDIS_URL = options.redis;
-  const keyward = await createKeywardFromEnv({ env });
-  return { keyward, close: () => keyward.close() };
+  return env;
 }

@@ -1,6 +1,6 @@
 import type { KeyRecord, Keyward } from '@keyward/core';
 import { type Connection, connect } from './connect.js';
-import { OperationError, UsageError, describeError, exitCodeFor } from './errors.js';
+import { describeError, exitCodeFor, OperationError, UsageError } from './errors.js';
 import type { Output } from './output.js';
 
 export interface GlobalFlags {
@@ -18,7 +18,8 @@ export interface RunContext {
 }
 
 export interface CommandContext {
-  run(body: (ctx: RunContext) => Promise<void>): Promise<void>;
+  /** `migrate: false` opens the store without creating or upgrading its schema (doctor). */
+  run(body: (ctx: RunContext) => Promise<void>, options?: { migrate?: boolean }): Promise<void>;
 }
 
 const FINGERPRINT = /^[0-9a-f]{4,8}$/;
@@ -35,20 +36,25 @@ export function createCommandContext(
   setExitCode: (code: number) => void,
 ): CommandContext {
   return {
-    async run(body) {
+    async run(body, options = {}) {
       const flags = globals();
       const out = output(flags.json === true);
       let connection: Connection | undefined;
       try {
-        connection = await connect({ database: flags.database, redis: flags.redis, env });
+        connection = await connect({ database: flags.database, redis: flags.redis, env, ...options });
         const { keyward } = connection;
         const resolveKey = async (fingerprint: string, clientId?: string): Promise<KeyRecord> => {
           const prefix = fingerprint.toLowerCase();
           if (!FINGERPRINT.test(prefix)) throw new UsageError(`a fingerprint is 4 to 8 hex characters; got ${JSON.stringify(fingerprint)}`);
-          const matches = (await keyward.store.findKeysByFingerprint(prefix)).filter((k) => clientId === undefined || k.clientId === clientId);
-          if (matches.length === 0) throw new OperationError(`no key with fingerprint ${prefix}${clientId ? ` for client ${clientId}` : ''}`);
+          const matches = (await keyward.store.findKeysByFingerprint(prefix)).filter(
+            (k) => clientId === undefined || k.clientId === clientId,
+          );
+          if (matches.length === 0)
+            throw new OperationError(`no key with fingerprint ${prefix}${clientId ? ` for client ${clientId}` : ''}`);
           if (matches.length > 1) {
-            throw new UsageError(`fingerprint ${prefix} matches ${matches.length} keys (${matches.map((k) => `${k.fingerprint} of ${k.clientId}`).join(', ')}); give more characters`);
+            throw new UsageError(
+              `fingerprint ${prefix} matches ${matches.length} keys (${matches.map((k) => `${k.fingerprint} of ${k.clientId}`).join(', ')}); give more characters`,
+            );
           }
           return matches[0] as KeyRecord;
         };

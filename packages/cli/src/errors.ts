@@ -15,7 +15,12 @@ export class OperationError extends Error {
   override readonly name = 'OperationError';
 }
 
-const USAGE_CODES: readonly string[] = [ErrorCodes.INVALID_OPTION, ErrorCodes.INVALID_DURATION, ErrorCodes.INVALID_ARGUMENT, ErrorCodes.AMBIGUOUS_KEY];
+const USAGE_CODES: readonly string[] = [
+  ErrorCodes.INVALID_OPTION,
+  ErrorCodes.INVALID_DURATION,
+  ErrorCodes.INVALID_ARGUMENT,
+  ErrorCodes.AMBIGUOUS_KEY,
+];
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError) return EXIT_USAGE;

@@ -1,1 +1,1 @@
-export { runCli, type CliEnvironment } from './program.js';
+export { type CliEnvironment, runCli } from './program.js';

@@ -33,7 +33,11 @@ export function createOutput(json: boolean, streams: Streams): Output {
         return;
       }
       const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)));
-      const line = (cells: readonly string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+      const line = (cells: readonly string[]) =>
+        cells
+          .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd();
       stdout.write(`${line(columns.map((c) => c.toUpperCase()))}\n`);
       for (const row of rows) stdout.write(`${line(columns.map((c) => row[c] ?? ''))}\n`);
     },

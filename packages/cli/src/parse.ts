@@ -20,7 +20,10 @@ export function checkDuration(value: string | undefined, flag: string): string |
 
 export function parseScopes(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
-  const scopes = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const scopes = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (scopes.length === 0) throw new UsageError(`--scopes must list at least one scope; got ${JSON.stringify(value)}`);
   return scopes;
 }

@@ -1,15 +1,20 @@
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './commands/audit.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerIssue } from './commands/issue.js';
 import { registerList } from './commands/list.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerRevoke } from './commands/revoke.js';
 import { registerRotate } from './commands/rotate.js';
-import { type GlobalFlags, createCommandContext } from './context.js';
+import { registerScheduler, registerTick } from './commands/tick.js';
+import { createCommandContext, type GlobalFlags } from './context.js';
 import { EXIT_OK, EXIT_USAGE } from './errors.js';
-import { type Streams, createOutput } from './output.js';
+import { createOutput, type Streams } from './output.js';
 
 export interface CliEnvironment extends Streams {
   env: NodeJS.ProcessEnv;
+  /** Where SIGTERM/SIGINT come from (`process` for the real CLI). */
+  signals?: NodeJS.EventEmitter;
 }
 
 /** Runs the CLI with `argv` (without node and script) and resolves to the exit code. */
@@ -35,9 +40,19 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
       exitCode = code;
     },
   );
-  for (const register of [registerIssue, registerRotate, registerRevoke, registerList, registerAudit]) {
+  for (const register of [
+    registerMigrate,
+    registerIssue,
+    registerRotate,
+    registerRevoke,
+    registerList,
+    registerAudit,
+    registerTick,
+    registerDoctor,
+  ]) {
     register(program, context.run);
   }
+  registerScheduler(program, context.run, environment.signals ?? process);
   for (const command of program.commands) command.exitOverride();
 
   try {

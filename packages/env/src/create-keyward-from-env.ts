@@ -15,6 +15,12 @@ export interface KeywardFromEnvOptions extends KeywardOptions {
    * - `KEYWARD_PREFIX`: key prefix, e.g. `sk_test`. Default `sk_live`.
    */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Create or upgrade the schema on first use. `false` only checks that the schema
+   * is current and refuses otherwise (for `keyward doctor`, or a deploy that runs
+   * `keyward migrate` as its own step). Default `true`.
+   */
+  migrate?: boolean;
 }
 
 interface Closable {
@@ -38,14 +44,19 @@ class EnvKeyward extends Keyward {
 
 const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value === '' ? undefined : value);
 
-async function postgresParts(target: Extract<DatabaseTarget, { kind: 'postgres' }>, schema: string | undefined, withBus: boolean) {
+async function postgresParts(
+  target: Extract<DatabaseTarget, { kind: 'postgres' }>,
+  schema: string | undefined,
+  withBus: boolean,
+  migration: { migrate?: boolean },
+) {
   const pg = await importOptional(
     '@keyward/postgres',
     'a postgres:// KEYWARD_DATABASE_URL',
     '@keyward/postgres pg',
     () => import('@keyward/postgres'),
   );
-  const store = new pg.PostgresStore({ connectionString: target.connectionString, ...(schema ? { schema } : {}) });
+  const store = new pg.PostgresStore({ connectionString: target.connectionString, ...(schema ? { schema } : {}), ...migration });
   const bus = withBus ? new pg.PostgresChangeFeed({ connectionString: target.connectionString, ...(schema ? { schema } : {}) }) : undefined;
   return { store, bus };
 }
@@ -59,7 +70,8 @@ async function postgresParts(target: Extract<DatabaseTarget, { kind: 'postgres' 
  * Nothing connects here: stores and clients connect on first use.
  */
 export async function createKeywardFromEnv(options: KeywardFromEnvOptions = {}): Promise<Keyward> {
-  const { env = process.env, ...overrides } = options;
+  const { env = process.env, migrate, ...overrides } = options;
+  const migration = migrate === undefined ? {} : { migrate };
   const target = parseDatabaseUrl(env.KEYWARD_DATABASE_URL);
   const redisUrl = parseRedisUrl(env.KEYWARD_REDIS_URL);
   const namespace = nonEmpty(env.KEYWARD_REDIS_NAMESPACE);
@@ -80,11 +92,11 @@ export async function createKeywardFromEnv(options: KeywardFromEnvOptions = {}):
     }
     if (store === undefined) {
       if (target.kind === 'postgres') {
-        const parts = await postgresParts(target, schema, bus === undefined);
+        const parts = await postgresParts(target, schema, bus === undefined, migration);
         store = own(parts.store);
         if (parts.bus !== undefined) bus = own(parts.bus);
       } else {
-        const sqlite = own(new SqliteStore({ path: target.path, ...logger }));
+        const sqlite = own(new SqliteStore({ path: target.path, ...migration, ...logger }));
         store = sqlite;
         if (bus === undefined && !sqlite.memory) bus = own(new SqliteChangeFeed({ store: sqlite }));
       }

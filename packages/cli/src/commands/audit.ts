@@ -19,7 +19,9 @@ export function registerAudit(program: Command, run: CommandContext['run']): voi
           const report = verifyAuditRows(await keyward.store.listAudit({}));
           if (out.json) out.data(report);
           if (!report.ok) {
-            throw new OperationError(`audit chain broken at row #${report.brokenAt}: ${report.problem === 'edited' ? 'the row was edited' : 'a row before it was deleted, inserted or reordered'} (${report.count} rows intact before it)`);
+            throw new OperationError(
+              `audit chain broken at row #${report.brokenAt}: ${report.problem === 'edited' ? 'the row was edited' : 'a row before it was deleted, inserted or reordered'} (${report.count} rows intact before it)`,
+            );
           }
           if (!out.json) out.info(`audit chain intact: ${report.count} rows`);
           return;

@@ -16,10 +16,19 @@ export function registerIssue(program: Command, run: CommandContext['run']): voi
         const options = { scopes: parseScopes(flags.scopes), ttl: parseTtl(flags.ttl), actor: flags.actor ?? defaultActor() };
         const issued = await keyward.issue(client, options);
         if (out.json) {
-          out.data({ key: issued.key, fingerprint: issued.fingerprint, clientId: issued.clientId, keyId: issued.id, scopes: issued.scopes, expiresAt: iso(issued.expiresAt) });
+          out.data({
+            key: issued.key,
+            fingerprint: issued.fingerprint,
+            clientId: issued.clientId,
+            keyId: issued.id,
+            scopes: issued.scopes,
+            expiresAt: iso(issued.expiresAt),
+          });
         } else {
           out.result(issued.key);
-          out.info(`issued key ${issued.fingerprint} for ${issued.clientId}, expires ${when(issued.expiresAt)}. The key is shown once: store it now.`);
+          out.info(
+            `issued key ${issued.fingerprint} for ${issued.clientId}, expires ${when(issued.expiresAt)}. The key is shown once: store it now.`,
+          );
         }
       }),
     );

@@ -8,7 +8,7 @@ export function registerList(program: Command, run: CommandContext['run']): void
   program
     .command('list')
     .description('list keys (fingerprints and dates, never a key)')
-    .argument('[client]', 'only this client\'s keys')
+    .argument('[client]', "only this client's keys")
     .action((client: string | undefined) =>
       run(async ({ keyward, out }) => {
         const keys = await keyward.store.listKeys(client === undefined ? {} : { clientId: client });

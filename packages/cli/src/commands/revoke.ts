@@ -7,7 +7,7 @@ export function registerRevoke(program: Command, run: CommandContext['run']): vo
   program
     .command('revoke')
     .description('revoke a key at once, by its fingerprint (or a unique prefix of it)')
-    .argument('<fingerprint>', 'the key\'s fingerprint, as `keyward list` shows it')
+    .argument('<fingerprint>', "the key's fingerprint, as `keyward list` shows it")
     .requiredOption('--reason <text>', 'why (required: it goes to the audit trail)')
     .option('--actor <name>', 'who is revoking (audit trail)')
     .action((fingerprint: string, flags: { reason: string; actor?: string }) =>

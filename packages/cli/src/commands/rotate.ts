@@ -7,7 +7,7 @@ import { defaultActor, iso } from './issue.js';
 export function registerRotate(program: Command, run: CommandContext['run']): void {
   program
     .command('rotate')
-    .description('rotate a client\'s key: prints the new key; the old one works until the grace ends')
+    .description("rotate a client's key: prints the new key; the old one works until the grace ends")
     .argument('<client>', 'client id')
     .option('--grace <duration>', 'how long the old key keeps working (default: 48h)')
     .option('--key <fingerprint>', 'which active key, when the client has several')

@@ -1,5 +1,6 @@
-// a SQLite file next to the example (unless KEYWARD_DATABASE_URL
-// says otherwise), and a key for client "demo" issued on first start and printed once.
+// Shared by the three examples: keyward on the embedded default (@keyward/env: a SQLite
+// file next to the example unless KEYWARD_DATABASE_URL says otherwise), and a key for
+// client "demo" issued on first start and printed once.
 import { defaultKeyward } from '@keyward/env';
 
 export async function demoKeyward(exampleUrl) {

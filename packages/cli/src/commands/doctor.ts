@@ -1,0 +1,117 @@
+import { parseDatabaseUrl, parseRedisUrl } from '@keyward/env';
+import type { Command } from 'commander';
+import type { CommandContext } from '../context.js';
+import { describeValue } from '../describe.js';
+import { describeError, OperationError } from '../errors.js';
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** Largest clock difference we accept between this host and a server before warning. */
+const MAX_SKEW_MS = 2000;
+
+export function registerDoctor(program: Command, run: CommandContext['run']): void {
+  program
+    .command('doctor')
+    .description('check the database, schema version, Redis and clock; say what is wrong in plain words')
+    .action(() =>
+      run(
+        async ({ keyward, connection, out }) => {
+          const checks: Check[] = [];
+          const target = parseDatabaseUrl(connection.env.KEYWARD_DATABASE_URL);
+          const where = target.kind === 'sqlite' ? `SQLite ${target.path}` : `PostgreSQL ${describeValue(target.connectionString)}`;
+          try {
+            await keyward.store.listKeys({ limit: 1 });
+            checks.push({ name: 'database', ok: true, detail: `${where} answers` });
+            checks.push({ name: 'schema', ok: true, detail: 'at the version this keyward expects' });
+          } catch (error) {
+            const message = describeError(error);
+            const schema = /schema|migrat/i.test(message);
+            checks.push({
+              name: schema ? 'schema' : 'database',
+              ok: false,
+              detail: schema ? `${message}. Run: keyward migrate` : `${where}: ${message}`,
+            });
+          }
+          if (target.kind === 'postgres') checks.push(await postgresClock(target.connectionString));
+          const redisUrl = parseRedisUrl(connection.env.KEYWARD_REDIS_URL);
+          if (redisUrl === undefined)
+            checks.push({
+              name: 'redis',
+              ok: true,
+              detail: 'not configured (KEYWARD_REDIS_URL unset): one process, or the store change feed',
+            });
+          else checks.push(...(await redisChecks(redisUrl)));
+          if (out.json) out.data({ ok: checks.every((c) => c.ok), checks });
+          else for (const c of checks) out.info(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name.padEnd(9)} ${c.detail}`);
+          const failed = checks.filter((c) => !c.ok);
+          if (failed.length > 0) throw new OperationError(`${failed.length} check(s) failed: ${failed.map((c) => c.name).join(', ')}`);
+        },
+        { migrate: false },
+      ),
+    );
+}
+
+function skewCheck(server: string, serverMs: number, before: number, after: number): Check {
+  const local = (before + after) / 2;
+  const skew = Math.round(serverMs - local);
+  const ok = Math.abs(skew) <= MAX_SKEW_MS;
+  return {
+    name: 'clock',
+    ok,
+    detail: ok
+      ? `this host and ${server} agree within ${Math.abs(skew)} ms`
+      : `this host's clock is ${Math.abs(skew)} ms ${skew > 0 ? 'behind' : 'ahead of'} ${server}: grace and expiry would be decided at the wrong time; fix NTP`,
+  };
+}
+
+async function postgresClock(connectionString: string): Promise<Check> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 3000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const before = Date.now();
+    const { rows } = await client.query<{ ms: string }>('SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint AS ms');
+    return skewCheck('PostgreSQL', Number(rows[0]?.ms), before, Date.now());
+  } catch (error) {
+    return { name: 'clock', ok: false, detail: `could not read PostgreSQL's clock: ${describeError(error)}` };
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function redisChecks(url: string): Promise<Check[]> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 3000,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const started = performance.now();
+    await client.ping();
+    const rtt = performance.now() - started;
+    const before = Date.now();
+    const [seconds, micros] = await client.time();
+    const clock = skewCheck('Redis', Number(seconds) * 1000 + Number(micros) / 1000, before, Date.now());
+    return [{ name: 'redis', ok: true, detail: `${describeValue(url)} answers PING in ${rtt.toFixed(1)} ms` }, clock];
+  } catch (error) {
+    return [
+      {
+        name: 'redis',
+        ok: false,
+        detail: `${describeValue(url)}: ${describeError(error)} (keys not already cached would be answered from the store)`,
+      },
+    ];
+  } finally {
+    client.disconnect();
+  }
+}

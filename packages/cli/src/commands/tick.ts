@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import type { CommandContext } from '../context.js';
+import { OperationError } from '../errors.js';
+import { createScheduler, describePass, type SchedulerFlags } from '../scheduler-setup.js';
+
+function schedulerOptions(command: Command): Command {
+  return command
+    .option('--sink-dir <dir>', 'deliver rotated keys as 0600 files in this directory')
+    .option('--webhook <url>', 'deliver rotated keys to this URL (signing secret in KEYWARD_WEBHOOK_SECRET)')
+    .option('--rotate-before <duration>', 'rotate keys this close to expiry (default: 7d)');
+}
+
+export function registerTick(program: Command, run: CommandContext['run']): void {
+  schedulerOptions(program.command('tick'))
+    .description('run one scheduler pass: rotate due keys, finalize, purge, flag orphans')
+    .action((flags: SchedulerFlags) =>
+      run(async ({ keyward, connection, out }) => {
+        const { scheduler, close } = await createScheduler(keyward, flags, connection.env);
+        try {
+          const now = keyward.config.clock.now();
+          const due = await keyward.store.listKeys({ status: ['active'], expiresBefore: now + scheduler.config.rotateBeforeMs });
+          const step = out.progress(due.length);
+          let done = 0;
+          scheduler.on('delivered', () => step(++done));
+          const report = await scheduler.tick();
+          if (out.json) out.data(report);
+          else out.info(describePass(report));
+          if (!report.ok) throw new OperationError('the pass did not complete every step (see the log above)');
+          if (report.failed > 0) throw new OperationError(`${report.failed} operation(s) failed in this pass`);
+        } finally {
+          await close();
+        }
+      }),
+    );
+}
+
+export function registerScheduler(program: Command, run: CommandContext['run'], signals: NodeJS.EventEmitter): void {
+  schedulerOptions(program.command('scheduler'))
+    .description('run the scheduler until stopped (SIGTERM or SIGINT stop it cleanly)')
+    .option('--cron <expression>', 'when passes run (default: every 15 minutes)')
+    .option('--run-now', 'run one pass at once, before the first scheduled one')
+    .action((flags: SchedulerFlags & { runNow?: boolean }) =>
+      run(async ({ keyward, connection, out }) => {
+        const { scheduler, close } = await createScheduler(keyward, flags, connection.env);
+        scheduler.on('pass', (report) => {
+          if (out.json) out.data(report);
+          else out.info(`${new Date().toISOString()} ${describePass(report)}`);
+        });
+        try {
+          scheduler.start();
+          if (flags.runNow) void scheduler.tick();
+          out.info(
+            `scheduler running (${scheduler.config.cron}); next pass ${scheduler.nextRun()?.toISOString() ?? '-'}; stop with SIGTERM`,
+          );
+          await new Promise<void>((resolve) => {
+            const stop = () => resolve();
+            signals.once('SIGTERM', stop);
+            signals.once('SIGINT', stop);
+          });
+          out.info('stopping: waiting for a running pass to finish');
+          await scheduler.stop();
+          out.info('scheduler stopped');
+        } finally {
+          await close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,90 @@
+import type { Keyward } from '@keyward/core';
+import { FileSink, fromRedisLock, type PassReport, Scheduler, type SchedulerLock, type SecretSink, WebhookSink } from '@keyward/core';
+import { parseDatabaseUrl, parseRedisUrl } from '@keyward/env';
+import { UsageError } from './errors.js';
+import { checkDuration } from './parse.js';
+
+export interface SchedulerFlags {
+  sinkDir?: string;
+  webhook?: string;
+  rotateBefore?: string;
+  cron?: string;
+}
+
+interface Closable {
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the scheduler the way a deployment runs it: the secret sink from flags
+ * (`--sink-dir` or `--webhook` with KEYWARD_WEBHOOK_SECRET, never a secret in argv),
+ * and a lock so several scheduler processes do not run the same pass: Redis when
+ * configured, else a PostgreSQL advisory lock, else none (SQLite: one host).
+ */
+export async function createScheduler(
+  keyward: Keyward,
+  flags: SchedulerFlags,
+  env: NodeJS.ProcessEnv,
+): Promise<{ scheduler: Scheduler; close(): Promise<void> }> {
+  const rotateBefore = checkDuration(flags.rotateBefore, '--rotate-before');
+  const sink = sinkFrom(flags, env);
+  const owned: Closable[] = [];
+  let lock: SchedulerLock | undefined;
+  const redisUrl = parseRedisUrl(env.KEYWARD_REDIS_URL);
+  const target = parseDatabaseUrl(env.KEYWARD_DATABASE_URL);
+  if (redisUrl !== undefined) {
+    const { RedisLock } = await import('@keyward/redis');
+    const redisLock = new RedisLock({ url: redisUrl });
+    owned.push(redisLock);
+    lock = fromRedisLock(redisLock);
+  } else if (target.kind === 'postgres') {
+    const { PostgresAdvisoryLock } = await import('@keyward/postgres');
+    const pgLock = new PostgresAdvisoryLock({ connectionString: target.connectionString });
+    owned.push(pgLock);
+    lock = pgLock;
+  }
+  try {
+    const scheduler = new Scheduler(keyward, {
+      ...(sink ? { sink } : {}),
+      ...(lock ? { lock } : {}),
+      ...(rotateBefore ? { rotateBefore } : {}),
+      ...(flags.cron ? { cron: flags.cron } : {}),
+    });
+    return {
+      scheduler,
+      async close() {
+        for (const resource of owned) await resource.close().catch(() => undefined);
+      },
+    };
+  } catch (error) {
+    for (const resource of owned) await resource.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+function sinkFrom(flags: SchedulerFlags, env: NodeJS.ProcessEnv): SecretSink | undefined {
+  if (flags.sinkDir !== undefined && flags.webhook !== undefined) throw new UsageError('use either --sink-dir or --webhook, not both');
+  if (flags.sinkDir !== undefined) return new FileSink({ dir: flags.sinkDir });
+  if (flags.webhook !== undefined) {
+    const secret = env.KEYWARD_WEBHOOK_SECRET;
+    if (secret === undefined || secret === '') throw new UsageError('--webhook needs the signing secret in KEYWARD_WEBHOOK_SECRET');
+    return new WebhookSink({ url: flags.webhook, secret });
+  }
+  return undefined;
+}
+
+/** One line per pass, for people. */
+export function describePass(report: PassReport): string {
+  if (report.skippedLocked) return 'another scheduler holds the lock; this pass did nothing';
+  const parts = [
+    `rotated ${report.rotated}`,
+    `delivered ${report.delivered}`,
+    `finalized ${report.finalized}`,
+    `purged ${report.purged}`,
+    `expiring ${report.expiring}`,
+    `orphans ${report.orphans}`,
+    `recovered ${report.recovered}`,
+    `failed ${report.failed}`,
+  ];
+  return `${parts.join(', ')} (${Math.round(report.durationMs)} ms)`;
+}
