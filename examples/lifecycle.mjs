@@ -1,6 +1,6 @@
 // The keyward demo: one client's key through its whole life, on the in-memory
 // store with a simulated clock (so two days of grace pass in a blink).
-// Run: pnpm demo
+// Run: pnpm run build && node examples/lifecycle.mjs
 import { createKeyward, ManualClock } from '@keyward/core';
 
 const clock = new ManualClock(Date.now());
