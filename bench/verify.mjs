@@ -60,7 +60,9 @@ const shaOps = Math.round(median(sha));
 const malformedOps = Math.round(median(bad));
 const ratio = (verifyOps / shaOps).toFixed(3);
 const fmt = (n) => n.toLocaleString('en-US').padStart(12);
-console.log(`node ${process.version}, ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? '?'}), ${ROUNDS} rounds of ${ROUND_MS} ms, median`);
+console.log(
+  `node ${process.version}, ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? '?'}), ${ROUNDS} rounds of ${ROUND_MS} ms, median`,
+);
 console.log(`verify() cache hit        ${fmt(verifyOps)} ops/s  (${(1e6 / verifyOps).toFixed(2)} µs/op)`);
 console.log(`createHash('sha256') hex  ${fmt(shaOps)} ops/s  (${(1e6 / shaOps).toFixed(2)} µs/op)`);
 console.log(`verify() malformed key    ${fmt(malformedOps)} ops/s  (${(1e6 / malformedOps).toFixed(2)} µs/op)`);

@@ -1,9 +1,9 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installPacked, removeScratch, run } from '../support/scratch-install.js';
 
 /**
  * The built adapter packages, packed as they would be published (`pnpm pack`) and
@@ -12,49 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * zero-config default (`apiKeyAuth()` with `KEYWARD_DATABASE_URL` pointing at a
  * SQLite file). Needs `pnpm run build` first (`pnpm test` does it).
  */
-const root = resolve(import.meta.dirname, '../..');
 const packages = ['core', 'sqlite', 'env', 'express', 'koa', 'nest'];
 const runAsync = promisify(execFile);
 let scratch: string;
 
-function run(cmd: string, args: string[], cwd: string): string {
-  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
 beforeAll(() => {
-  scratch = mkdtempSync(join(tmpdir(), 'keyward-adapters-scratch-'));
-  const modules = join(scratch, 'node_modules');
-  mkdirSync(join(modules, '@keyward'), { recursive: true });
-  const tarballs = join(scratch, 'tarballs');
-  mkdirSync(tarballs);
-  for (const name of packages) {
-    const dir = join(root, 'packages', name);
-    run('pnpm', ['pack', '--pack-destination', tarballs], dir);
-    const tarball = readdirSync(tarballs).find((f) => f.startsWith(`keyward-${name}-`)) as string;
-    const target = join(modules, '@keyward', name);
-    mkdirSync(target);
-    run('tar', ['xzf', join(tarballs, tarball), '-C', target, '--strip-components=1'], scratch);
-    // Third-party dependencies and peers come from the workspace install (no network here).
-    for (const source of [join(dir, 'node_modules'), join(root, 'node_modules')]) {
-      if (!existsSync(source)) continue;
-      for (const dep of readdirSync(source)) {
-        if (dep.startsWith('.') || dep === '@keyward') continue;
-        if (!dep.startsWith('@')) {
-          if (!existsSync(join(modules, dep))) symlinkSync(join(source, dep), join(modules, dep));
-          continue;
-        }
-        mkdirSync(join(modules, dep), { recursive: true }); // a scope (@nestjs): link its packages one by one
-        for (const scoped of readdirSync(join(source, dep))) {
-          if (!existsSync(join(modules, dep, scoped))) symlinkSync(join(source, dep, scoped), join(modules, dep, scoped));
-        }
-      }
-    }
-  }
+  scratch = installPacked(packages, 'adapters-scratch');
 }, 120_000);
 
-afterAll(() => {
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
-});
+afterAll(() => removeScratch(scratch));
 
 const server = (load: string) => `
 ${load}

@@ -37,10 +37,15 @@ describe('README', () => {
     const script = block('tour');
     const port = await freePort();
     const output = await new Promise<string>((done, fail) => {
-      execFile('bash', ['-euo', 'pipefail', '-c', script], { cwd: root, env: cleanEnv({ PORT: String(port) }), timeout: 90_000 }, (error, stdout, stderr) => {
-        if (error) fail(new Error(`the tour failed: ${error.message}\n${stdout}\n${stderr}`));
-        else done(`${stdout}\n${stderr}`);
-      });
+      execFile(
+        'bash',
+        ['-euo', 'pipefail', '-c', script],
+        { cwd: root, env: cleanEnv({ PORT: String(port) }), timeout: 90_000 },
+        (error, stdout, stderr) => {
+          if (error) fail(new Error(`the tour failed: ${error.message}\n${stdout}\n${stderr}`));
+          else done(`${stdout}\n${stderr}`);
+        },
+      );
     });
     const fingerprint = /issued key ([0-9a-f]{8}) for acme/.exec(output)?.[1];
     expect(fingerprint, output).toBeDefined();

@@ -1,7 +1,7 @@
+export { PostgresAdvisoryLock, type PostgresAdvisoryLockOptions } from './advisory-lock.js';
 export { PostgresChangeFeed, type PostgresChangeFeedOptions } from './change-feed.js';
 export type { MigrationReport } from './migrate.js';
 export type { ConnectionOptions, PostgresStoreOptions } from './options.js';
 export { migrate, PostgresStore } from './postgres-store.js';
 export { MIGRATIONS, type Migration, SCHEMA_VERSION } from './schema-sql.js';
 export { changeChannel } from './sql.js';
-export { PostgresAdvisoryLock, type PostgresAdvisoryLockOptions } from './advisory-lock.js';
