@@ -1,0 +1,190 @@
+// bench:http — requests/s and p99 latency of each framework's hello-world, without and with
+// keyward's apiKeyAuth (a cached key), side by side in one run. Goal (issue 6): with auth
+// >= 0.95 of the baseline for Express and Nest, >= 0.90 for Koa.
+// Run from the repo root: `pnpm run bench:http` (builds first) or `node bench/http.mjs`.
+//
+// Per framework, the server processes run at once (bench/lib/http-app.mjs): the baseline app
+// (a plain JSON route) and the same app behind keyward (SqliteStore on a temp file; after the
+// first request the key is answered from the in-process LRU, the hot path measured here).
+// Both get the same request, `Authorization: Bearer <key>`. autocannon runs here, in the
+// parent, so it has its own core and the server under test the other. Rounds alternate
+// (the order rotates every round) after one discarded warm-up round each; figures are
+// medians over the rounds. Beside req/s and latency, each server reports its own CPU time,
+// so CPU µs per request shows what auth costs even when the load generator is the limit.
+// Ends with one line:
+//   RESULT express_ratio=… koa_ratio=… nest_ratio=…   (ratio = median auth req/s / median baseline req/s)
+// Env: BENCH_ROUNDS (default 10), BENCH_ROUND_MS (2000), BENCH_CONNECTIONS (10),
+// BENCH_FRAMEWORKS (express,koa,nest), BENCH_MODES (baseline,auth; also noop, verify and floor,
+// see bench/lib/http-app.mjs), BENCH_CPU_PROF=<dir> (write a --cpu-prof of each server there).
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { JsonChild, median, percentile } from './lib/json-child.mjs';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
+const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 2000);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const FRAMEWORKS = (process.env.BENCH_FRAMEWORKS ?? 'express,koa,nest').split(',');
+const MODES = [...new Set(['baseline', 'auth', ...(process.env.BENCH_MODES ?? '').split(',').filter(Boolean)])];
+const GOALS = { express: 0.95, koa: 0.9, nest: 0.95 };
+const APP = fileURLToPath(new URL('./lib/http-app.mjs', import.meta.url));
+const PROFILE_DIR = process.env.BENCH_CPU_PROF;
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'keyward-bench-http-'));
+const running = new Set();
+
+/** Starts one server process and waits until it listens. */
+async function startServer(framework, mode) {
+  const execArgv = PROFILE_DIR
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`, `--cpu-prof-name=${framework}-${mode}.cpuprofile`]
+    : [];
+  const db = path.join(tmp, `${framework}-${mode}.db`);
+  const child = new JsonChild(APP, [framework, mode, db], { name: `${framework} ${mode} server`, execArgv });
+  running.add(child);
+  const ready = await child.next('ready');
+  return { mode, child, port: ready.port, key: ready.key };
+}
+
+/** The server process's CPU time so far, in µs (user + system). */
+async function cpuOf(child) {
+  child.send({ type: 'cpu' });
+  const { user, system } = await child.next('cpu');
+  return user + system;
+}
+
+/**
+ * One autocannon run against `server`; returns req/s (2xx only), latency percentiles in ms
+ * (from autocannon's 'response' events, which carry fractions of a ms, unlike its histogram)
+ * and the server's CPU µs per request.
+ */
+async function load(server, ms) {
+  const cpuBefore = await cpuOf(server.child);
+  const latencies = [];
+  const run = autocannon({
+    url: `http://127.0.0.1:${server.port}/`,
+    connections: CONNECTIONS,
+    duration: ms / 1000,
+    headers: { authorization: `Bearer ${server.sendKey}` },
+  });
+  run.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
+  const result = await run;
+  const cpuAfter = await cpuOf(server.child);
+  if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) {
+    throw new Error(`${server.mode}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx responses`);
+  }
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    rps: result['2xx'] / result.duration,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    cpuUs: (cpuAfter - cpuBefore) / result['2xx'],
+    busy: (cpuAfter - cpuBefore) / 1000 / (result.duration * 1000),
+  };
+}
+
+/** Checks that every server answers 200 to the bench request, and that the auth app refuses a request without a key. */
+async function sanity(servers) {
+  const get = (server, headers = {}) => fetch(`http://127.0.0.1:${server.port}/`, { headers }).then((r) => r.status);
+  for (const server of servers) {
+    const status = await get(server, { authorization: `Bearer ${server.sendKey}` });
+    if (status !== 200) throw new Error(`sanity check: ${server.mode} answered ${status} to the bench request`);
+    if (server.mode === 'auth' && (await get(server)) !== 401) throw new Error('sanity check: the auth app let a request without a key in');
+  }
+}
+
+const summary = (xs) => {
+  const m = (field) => median(xs.map((x) => x[field]));
+  return { rps: m('rps'), p50: m('p50'), p99: m('p99'), cpuUs: m('cpuUs'), minCpuUs: Math.min(...xs.map((x) => x.cpuUs)), busy: m('busy') };
+};
+
+async function benchFramework(framework) {
+  const servers = [];
+  for (const mode of MODES) servers.push(await startServer(framework, mode));
+  const authKey = servers.find((s) => s.mode === 'auth').key;
+  for (const server of servers) server.sendKey = server.key ?? authKey;
+  await sanity(servers);
+  for (const server of servers) await load(server, ROUND_MS); // warm-up (JIT, connections), discarded
+  const rounds = Object.fromEntries(MODES.map((mode) => [mode, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    // Rotate the order every round, so no mode always runs first (or right after another).
+    const order = servers.map((_, i) => servers[(i + r) % servers.length]);
+    for (const server of order) rounds[server.mode].push(await load(server, ROUND_MS));
+  }
+  for (const server of servers) {
+    await server.child.stop();
+    running.delete(server.child);
+  }
+  const stats = Object.fromEntries(MODES.map((mode) => [mode, summary(rounds[mode])]));
+  const pairRatios = rounds.auth.map((a, i) => a.rps / rounds.baseline[i].rps);
+  return { framework, stats, ratio: stats.auth.rps / stats.baseline.rps, pairRatios, rounds };
+}
+
+function report(r) {
+  const fmt = (n) => Math.round(n).toLocaleString('en-US').padStart(8);
+  const base = r.stats.baseline;
+  console.log(`${r.framework}`);
+  for (const mode of MODES) {
+    const x = r.stats[mode];
+    console.log(
+      `  ${mode.padEnd(9)} ${fmt(x.rps)} req/s  p50 ${x.p50.toFixed(2)} ms  p99 ${x.p99.toFixed(2)} ms  ` +
+        `server CPU ${x.cpuUs.toFixed(1).padStart(5)} µs/req (lowest ${x.minCpuUs.toFixed(1)}, ` +
+        `${mode === 'baseline' ? 'baseline' : `${x.cpuUs - base.cpuUs >= 0 ? '+' : ''}${(x.cpuUs - base.cpuUs).toFixed(1)}`}), busy ${Math.round(x.busy * 100)}%`,
+    );
+  }
+  const verdict = r.ratio >= GOALS[r.framework] ? 'met' : 'NOT met';
+  console.log(
+    `  ratio auth/baseline ${r.ratio.toFixed(3)} (goal >= ${GOALS[r.framework]}: ${verdict}); ` +
+      `per round ${r.pairRatios.map((x) => x.toFixed(2)).join(' ')} (median ${median(r.pairRatios).toFixed(3)}); ` +
+      `CPU ratio baseline/auth ${(base.cpuUs / r.stats.auth.cpuUs).toFixed(3)}`,
+  );
+  for (const mode of MODES) {
+    const xs = r.rounds[mode];
+    console.log(
+      `    ${mode.padEnd(9)} req/s ${xs.map((x) => Math.round(x.rps)).join(' ')}  µs/req ${xs.map((x) => x.cpuUs.toFixed(0)).join(' ')}`,
+    );
+  }
+}
+
+async function main() {
+  const cpu = os.cpus();
+  console.log(
+    `keyward bench: HTTP hello-world without and with apiKeyAuth (cached key: SqliteStore on a temp file, answered from the LRU), ` +
+      `node ${process.version}, ${cpu.length} cpus (${cpu[0]?.model ?? '?'}), load average ${os.loadavg()[0].toFixed(2)}`,
+  );
+  console.log(
+    `  autocannon ${CONNECTIONS} connections in this process, each server in its own process; per framework one ` +
+      `discarded warm-up round each, then ${ROUNDS} rounds of ${ROUND_MS / 1000} s, alternating; medians\n`,
+  );
+  const results = [];
+  for (const framework of FRAMEWORKS) {
+    const r = await benchFramework(framework);
+    results.push(r);
+    report(r);
+  }
+  console.log(
+    `\nload average at the end ${os.loadavg()[0].toFixed(2)} (other processes on this machine skew single rounds; medians resist that)`,
+  );
+  if (PROFILE_DIR) console.log(`CPU profiles of the servers written to ${path.resolve(PROFILE_DIR)}`);
+  const ratio = (name) => results.find((r) => r.framework === name)?.ratio.toFixed(3) ?? 'n/a';
+  console.log(`RESULT express_ratio=${ratio('express')} koa_ratio=${ratio('koa')} nest_ratio=${ratio('nest')}`);
+}
+
+async function cleanup() {
+  await Promise.all([...running].map((child) => child.stop()));
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+process.once('SIGINT', () => {
+  cleanup().finally(() => process.exit(130));
+});
+
+try {
+  await main();
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
