@@ -29,6 +29,7 @@ export type { KeywardConfig, KeywardOptions } from './options.js';
 export { resolveOptions } from './options.js';
 export type { PurgeResult, RevokeOptions } from './revoke.js';
 export type { RotateOptions, RotationResult } from './rotation.js';
+export type { BatchItem } from './rotation-batch.js';
 export type { FinalizeResult } from './rotation-end.js';
 export {
   type AuditEntry,

@@ -8,8 +8,9 @@ import type { OpsContext } from './ops-context.js';
 import { type KeywardConfig, type KeywardOptions, resolveOptions } from './options.js';
 import { type PurgeResult, purgeKeys, type RevokeOptions, revokeKey } from './revoke.js';
 import { type RotateOptions, type RotationResult, rotateKey } from './rotation.js';
+import { type BatchItem, finalizeMany, markDeliveredMany, startRotations } from './rotation-batch.js';
 import { abortRotation, type FinalizeResult, finalizeRotation, markRotationDelivered } from './rotation-end.js';
-import type { KeyRecord } from './types.js';
+import type { KeyRecord, RotationRecord } from './types.js';
 import { UsageRecorder } from './usage-recorder.js';
 import { Verifier } from './verifier.js';
 import type { VerifyResult } from './verify-result.js';
@@ -85,6 +86,26 @@ export class Keyward {
 
   markDelivered(rotationId: string, options?: { actor?: string; sink?: string }): Promise<void> {
     return markRotationDelivered(this.ops, rotationId, options);
+  }
+
+  /**
+   * Batch forms for schedulers: many clients in one store transaction (see
+   * rotation-batch.ts). Each answers `undefined`/`false` when any item lost a race,
+   * having written nothing; redo those items one by one.
+   */
+  startRotations(items: readonly BatchItem[], options?: { actor?: string; reason?: string }): Promise<RotationResult[] | undefined> {
+    return startRotations(this.ops, items, options);
+  }
+
+  markDeliveredMany(rotations: readonly RotationResult[], options?: { actor?: string; sink?: string }): Promise<boolean> {
+    return markDeliveredMany(this.ops, rotations, options);
+  }
+
+  finalizeMany(
+    items: readonly { rotation: RotationRecord; oldKey: KeyRecord | null; newKey: KeyRecord }[],
+    options?: { actor?: string },
+  ): Promise<boolean> {
+    return finalizeMany(this.ops, items, options);
   }
 
   finalize(rotationId: string, options?: { actor?: string }): Promise<FinalizeResult> {

@@ -27,7 +27,12 @@ export function auditFor(
   type: string,
   at: number,
   key: Pick<KeyRecord, 'clientId' | 'id' | 'fingerprint'> | null,
-  extra: { rotation?: RotationRecord | null; actor?: string | null; reason?: string | null; data?: Record<string, unknown> } = {},
+  extra: {
+    rotation?: Pick<RotationRecord, 'id' | 'clientId'> | null;
+    actor?: string | null;
+    reason?: string | null;
+    data?: Record<string, unknown>;
+  } = {},
 ): AuditEntry {
   return {
     at,

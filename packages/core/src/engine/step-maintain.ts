@@ -1,4 +1,6 @@
 import { formatDuration } from '../duration.js';
+import { errorFields } from '../logger.js';
+import type { KeyRecord, RotationRecord } from '../types.js';
 import { itemFailed, lostRace, type PassContext } from './pass-context.js';
 import { eachLimit } from './scheduler-events.js';
 
@@ -26,19 +28,53 @@ export async function recoverStaleRotations(ctx: PassContext): Promise<void> {
   });
 }
 
-/** Step 3: finalize delivered rotations whose grace has ended (pending → active, old → inactive). */
+/** Rotations finalized per store transaction. */
+const FINALIZE_CHUNK = 100;
+
+/**
+ * Step 3: finalize delivered rotations whose grace has ended (pending → active,
+ * old → inactive), a chunk per transaction; a chunk that lost a race to another
+ * process is redone one rotation at a time.
+ */
 export async function finalizeDueRotations(ctx: PassContext): Promise<void> {
   const { keyward, config } = ctx;
   const now = keyward.config.clock.now();
   const due = await keyward.store.listRotations({ state: ['delivered'], graceEndedBefore: now });
-  await eachLimit(due, config.concurrency, async (rotation) => {
-    try {
-      await keyward.finalize(rotation.id, { actor: config.actor });
-      ctx.summary.finalized += 1;
-    } catch (error) {
-      if (!lostRace(error)) itemFailed(ctx, 'finalize', { rotationId: rotation.id, clientId: rotation.clientId }, error);
-    }
-  });
+  for (let i = 0; i < due.length; i += FINALIZE_CHUNK) {
+    const chunk = due.slice(i, i + FINALIZE_CHUNK);
+    if (await finalizeChunk(ctx, chunk)) ctx.summary.finalized += chunk.length;
+    else await eachLimit(chunk, config.concurrency, (rotation) => finalizeOne(ctx, rotation));
+  }
+}
+
+async function finalizeChunk(ctx: PassContext, chunk: readonly RotationRecord[]): Promise<boolean> {
+  const { keyward, config } = ctx;
+  const items: { rotation: RotationRecord; oldKey: KeyRecord | null; newKey: KeyRecord }[] = [];
+  try {
+    await eachLimit(chunk, config.concurrency, async (rotation) => {
+      const [oldKey, newKey] = await Promise.all([
+        keyward.store.findKeyById(rotation.oldKeyId),
+        keyward.store.findKeyById(rotation.newKeyId),
+      ]);
+      if (newKey) items.push({ rotation, oldKey, newKey });
+    });
+    return items.length === chunk.length && (await keyward.finalizeMany(items, { actor: config.actor }));
+  } catch (error) {
+    config.logger.warn(
+      { step: 'finalize', rotations: chunk.length, ...errorFields(error) },
+      'keyward: batch finalize failed; finalizing one by one',
+    );
+    return false;
+  }
+}
+
+async function finalizeOne(ctx: PassContext, rotation: RotationRecord): Promise<void> {
+  try {
+    await ctx.keyward.finalize(rotation.id, { actor: ctx.config.actor });
+    ctx.summary.finalized += 1;
+  } catch (error) {
+    if (!lostRace(error)) itemFailed(ctx, 'finalize', { rotationId: rotation.id, clientId: rotation.clientId }, error);
+  }
 }
 
 const PURGE_BATCH = 1000;

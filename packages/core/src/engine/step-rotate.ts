@@ -1,3 +1,5 @@
+import { errorFields } from '../logger.js';
+import type { RotationResult } from '../rotation.js';
 import type { KeyRecord } from '../types.js';
 import { OPEN_ROTATION_STATES } from '../types.js';
 import { itemFailed, lostRace, type PassContext } from './pass-context.js';
@@ -21,13 +23,85 @@ export async function rotateDueKeys(ctx: PassContext): Promise<void> {
   if (due.length === 0) return;
   const busy = new Set((await keyward.store.listRotations({ state: OPEN_ROTATION_STATES })).map((r) => r.clientId));
   const todo = due.filter((k) => !busy.has(k.clientId));
-  await eachLimit(todo, config.concurrency, async (key) => {
+  const ready: KeyRecord[] = [];
+  for (const key of todo) {
+    if (config.sink === undefined || (await waitingForRetry(ctx, key, now))) notifyExpiring(ctx, key, now);
+    else ready.push(key);
+  }
+  for (let i = 0; i < ready.length; i += CHUNK) await rotateChunk(ctx, ready.slice(i, i + CHUNK));
+}
+
+/** Clients rotated per store transaction (see rotation-batch.ts in the core). */
+const CHUNK = 100;
+
+const scheduledToken = (key: KeyRecord) => `scheduled:${key.id}:${key.expiresAt}:${key.version}`;
+
+/**
+ * One chunk: its rotations started in one transaction, each new key delivered,
+ * the delivered ones marked in one transaction. When the batch lost a race (another
+ * process or an operator got to one of these clients first), the chunk is redone
+ * one client at a time, where each race is settled on its own.
+ */
+async function rotateChunk(ctx: PassContext, chunk: readonly KeyRecord[]): Promise<void> {
+  const { keyward, config } = ctx;
+  const sink = config.sink as NonNullable<typeof config.sink>;
+  let started: RotationResult[] | undefined;
+  try {
+    started = await keyward.startRotations(
+      chunk.map((key) => ({ key, idempotencyKey: scheduledToken(key) })),
+      { actor: config.actor, reason: 'scheduled: key near expiry' },
+    );
+  } catch (error) {
+    config.logger.warn(
+      { step: 'rotate', clients: chunk.length, ...errorFields(error) },
+      'keyward: batch rotation failed; rotating one by one',
+    );
+  }
+  if (started === undefined) {
+    await eachLimit(chunk, config.concurrency, (key) => rotateSafely(ctx, key));
+    return;
+  }
+  ctx.summary.rotated += started.length;
+  const delivered: RotationResult[] = [];
+  await eachLimit(started, config.concurrency, async (result) => {
+    if (await deliver(ctx, result)) delivered.push(result);
+  });
+  let marked = false;
+  try {
+    marked = await keyward.markDeliveredMany(delivered, { sink: sink.name, actor: config.actor });
+  } catch (error) {
+    config.logger.warn(
+      { step: 'rotate', rotations: delivered.length, ...errorFields(error) },
+      'keyward: batch delivery mark failed; marking one by one',
+    );
+  }
+  if (marked) {
+    for (const result of delivered) deliveredOne(ctx, result);
+    return;
+  }
+  await eachLimit(delivered, config.concurrency, async (result) => {
     try {
-      await rotateOne(ctx, key, now);
+      await keyward.markDelivered(result.rotationId, { sink: sink.name, actor: config.actor });
+      deliveredOne(ctx, result);
     } catch (error) {
-      itemFailed(ctx, 'rotate', { clientId: key.clientId, fingerprint: key.fingerprint }, error);
+      if (!lostRace(error)) itemFailed(ctx, 'rotate', { clientId: result.clientId, fingerprint: result.fingerprint }, error);
     }
   });
+}
+
+async function rotateSafely(ctx: PassContext, key: KeyRecord): Promise<void> {
+  try {
+    await rotateOne(ctx, key, ctx.keyward.config.clock.now());
+  } catch (error) {
+    itemFailed(ctx, 'rotate', { clientId: key.clientId, fingerprint: key.fingerprint }, error);
+  }
+}
+
+function deliveredOne(ctx: PassContext, result: RotationResult): void {
+  const sink = ctx.config.sink as NonNullable<typeof ctx.config.sink>;
+  ctx.summary.delivered += 1;
+  const { rotationId, clientId, fingerprint } = result;
+  ctx.events.emit('delivered', { at: ctx.keyward.config.clock.now(), rotationId, clientId, fingerprint, sink: sink.name });
 }
 
 async function rotateOne(ctx: PassContext, key: KeyRecord, now: number): Promise<void> {
@@ -37,11 +111,11 @@ async function rotateOne(ctx: PassContext, key: KeyRecord, now: number): Promise
     notifyExpiring(ctx, key, now);
     return;
   }
-  let result: Awaited<ReturnType<typeof keyward.startRotation>>;
+  let result: RotationResult;
   try {
     result = await keyward.startRotation(key.clientId, {
       keyId: key.id,
-      idempotencyKey: `scheduled:${key.id}:${key.expiresAt}:${key.version}`,
+      idempotencyKey: scheduledToken(key),
       actor: config.actor,
       reason: 'scheduled: key near expiry',
     });
@@ -52,19 +126,32 @@ async function rotateOne(ctx: PassContext, key: KeyRecord, now: number): Promise
   // A replay means another pass started this very rotation: it delivers, not us.
   if (result.replayed || result.key === undefined) return;
   ctx.summary.rotated += 1;
+  if (!(await deliver(ctx, result))) return;
+  await keyward.markDelivered(result.rotationId, { sink: sink.name, actor: config.actor });
+  deliveredOne(ctx, result);
+}
+
+/**
+ * Hands a new key to the sink. A delivery that fails for good fails the rotation
+ * (its undelivered key is revoked, the old key stays) and answers `false`.
+ */
+async function deliver(ctx: PassContext, result: RotationResult): Promise<boolean> {
+  const { keyward, config } = ctx;
+  const sink = config.sink as NonNullable<typeof config.sink>;
   const { rotationId, clientId, fingerprint } = result;
   try {
     await sink.deliver({
       rotationId,
       clientId,
       keyId: result.newKeyId,
-      key: result.key,
+      key: result.key as string,
       fingerprint,
       graceUntil: result.graceUntil,
       expiresAt: result.expiresAt,
     });
+    return true;
   } catch (error) {
-    const message = safeErrorMessage(error, result.key);
+    const message = safeErrorMessage(error, result.key as string);
     ctx.summary.failed += 1;
     config.logger.error(
       { event: 'rotation.delivery_failed', rotationId, clientId, fingerprint, sink: sink.name, error: message },
@@ -81,13 +168,10 @@ async function rotateOne(ctx: PassContext, key: KeyRecord, now: number): Promise
     try {
       await keyward.abort(rotationId, { error: `delivery via ${sink.name} failed: ${message}`, actor: config.actor });
     } catch (abortError) {
-      if (!lostRace(abortError)) throw abortError;
+      if (!lostRace(abortError)) itemFailed(ctx, 'rotate', { clientId, fingerprint }, abortError);
     }
-    return;
+    return false;
   }
-  await keyward.markDelivered(rotationId, { sink: sink.name, actor: config.actor });
-  ctx.summary.delivered += 1;
-  ctx.events.emit('delivered', { at: keyward.config.clock.now(), rotationId, clientId, fingerprint, sink: sink.name });
 }
 
 /** After a failed or aborted rotation of this key, wait `retryAfter` before the next try. */
