@@ -19,7 +19,10 @@ async function fleet(n: number) {
 describe('batch rotation (scheduler path)', () => {
   it('starts, delivers and finalizes many clients in one transaction each, with the same audit trail as one by one', async () => {
     const { clock, store, keyward, issued, keys } = await fleet(5);
-    const started = await keyward.startRotations(keys.map((key) => ({ key, idempotencyKey: `t:${key.id}` })), { actor: 'scheduler' });
+    const started = await keyward.startRotations(
+      keys.map((key) => ({ key, idempotencyKey: `t:${key.id}` })),
+      { actor: 'scheduler' },
+    );
     expect(started).toHaveLength(5);
     for (const [i, r] of (started ?? []).entries()) {
       expect(r).toMatchObject({ state: 'started', clientId: `client-${i}`, oldKeyId: issued[i]?.id });

@@ -40,11 +40,13 @@ export async function finalizeDueRotations(ctx: PassContext): Promise<void> {
   const { keyward, config } = ctx;
   const now = keyward.config.clock.now();
   const due = await keyward.store.listRotations({ state: ['delivered'], graceEndedBefore: now });
-  for (let i = 0; i < due.length; i += FINALIZE_CHUNK) {
-    const chunk = due.slice(i, i + FINALIZE_CHUNK);
+  const chunks: RotationRecord[][] = [];
+  for (let i = 0; i < due.length; i += FINALIZE_CHUNK) chunks.push(due.slice(i, i + FINALIZE_CHUNK));
+  // Two chunks in flight: one loads its keys while the other is in the store.
+  await eachLimit(chunks, 2, async (chunk) => {
     if (await finalizeChunk(ctx, chunk)) ctx.summary.finalized += chunk.length;
     else await eachLimit(chunk, config.concurrency, (rotation) => finalizeOne(ctx, rotation));
-  }
+  });
 }
 
 async function finalizeChunk(ctx: PassContext, chunk: readonly RotationRecord[]): Promise<boolean> {

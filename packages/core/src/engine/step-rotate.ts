@@ -28,11 +28,15 @@ export async function rotateDueKeys(ctx: PassContext): Promise<void> {
     if (config.sink === undefined || (await waitingForRetry(ctx, key, now))) notifyExpiring(ctx, key, now);
     else ready.push(key);
   }
-  for (let i = 0; i < ready.length; i += CHUNK) await rotateChunk(ctx, ready.slice(i, i + CHUNK));
+  const chunks: KeyRecord[][] = [];
+  for (let i = 0; i < ready.length; i += CHUNK) chunks.push(ready.slice(i, i + CHUNK));
+  // Two chunks in flight: one delivers its keys while the other is in the store.
+  await eachLimit(chunks, CHUNKS_IN_FLIGHT, (chunk) => rotateChunk(ctx, chunk));
 }
 
 /** Clients rotated per store transaction (see rotation-batch.ts in the core). */
 const CHUNK = 100;
+const CHUNKS_IN_FLIGHT = 2;
 
 const scheduledToken = (key: KeyRecord) => `scheduled:${key.id}:${key.expiresAt}:${key.version}`;
 
