@@ -22,6 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { JsonChild, median, percentile } from './lib/json-child.mjs';
+import { runBench } from './lib/run-bench.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 2000);
@@ -176,15 +177,4 @@ async function cleanup() {
   rmSync(tmp, { recursive: true, force: true });
 }
 
-process.once('SIGINT', () => {
-  cleanup().finally(() => process.exit(130));
-});
-
-try {
-  await main();
-} catch (error) {
-  console.error(error);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}
+await runBench(main, cleanup);

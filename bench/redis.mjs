@@ -24,6 +24,7 @@ import { countCommands, IN_SCRIPT } from './lib/command-counts.mjs';
 import { median, percentile } from './lib/json-child.mjs';
 import { startRedisServer } from './lib/redis-server.mjs';
 import { revocationLatency } from './lib/revocation-latency.mjs';
+import { runBench } from './lib/run-bench.mjs';
 
 const REVOCATIONS = Number(process.env.BENCH_REVOCATIONS ?? 200);
 const VERIFIERS = Number(process.env.BENCH_VERIFIERS ?? 2);
@@ -181,15 +182,4 @@ async function cleanup() {
   rmSync(tmp, { recursive: true, force: true });
 }
 
-process.once('SIGINT', () => {
-  cleanup().finally(() => process.exit(130));
-});
-
-try {
-  await main();
-} catch (error) {
-  console.error(error);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}
+await runBench(main, cleanup);

@@ -27,6 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { createKeyward, FileSink, ManualClock, Scheduler } from '@keyward/core';
 import { PostgresStore } from '@keyward/postgres';
 import pg from 'pg';
+import { runBench } from './lib/run-bench.mjs';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 10_000);
 const GOAL = 1_000;
@@ -399,15 +400,4 @@ async function cleanup() {
   for (const fn of cleanups.splice(0).reverse()) await fn().catch((e) => console.error(`cleanup: ${e.message}`));
 }
 
-process.once('SIGINT', () => {
-  cleanup().finally(() => process.exit(130));
-});
-
-try {
-  await main();
-} catch (error) {
-  console.error(error);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}
+await runBench(main, cleanup);

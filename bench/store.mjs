@@ -14,6 +14,7 @@ import { userInfo } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { PostgresStore } from '@keyward/postgres';
 import pg from 'pg';
+import { runBench } from './lib/run-bench.mjs';
 
 const SMALL = 10_000;
 const LARGE = 1_000_000;
@@ -158,15 +159,4 @@ async function cleanup() {
   await pool.end();
 }
 
-process.once('SIGINT', () => {
-  cleanup().finally(() => process.exit(130));
-});
-
-try {
-  await main();
-} catch (error) {
-  console.error(error);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}
+await runBench(main, cleanup);
