@@ -14,8 +14,17 @@ import type { NestApiKeyConfig } from './options.js';
  * `@Public()` skips it; `@Scopes()` adds required scopes. Runs once per request even
  * when both a global and a route guard apply.
  */
+/** What the decorators say about one route: read once per handler, not per request (metadata is fixed at startup). */
+interface RouteMetadata {
+  readonly isPublic: boolean;
+  readonly scopes: readonly string[];
+}
+
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
+  /** Per controller class, per handler: an inherited handler can sit under differently decorated classes. */
+  private readonly routes = new WeakMap<object, WeakMap<object, RouteMetadata>>();
+
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(API_KEY_CONFIG) private readonly config: NestApiKeyConfig,
@@ -23,8 +32,8 @@ export class ApiKeyGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets)) return true;
+    const route = this.metadata(context);
+    if (route.isPublic) return true;
     if (context.getType() !== 'http')
       throw new Error('@keyward/nest: ApiKeyGuard protects HTTP routes only; mark other handlers @Public()');
     const http = context.switchToHttp();
@@ -39,12 +48,31 @@ export class ApiKeyGuard implements CanActivate {
       req.apiKey = outcome.key;
       if (outcome.headers !== undefined) setHeaders(this.host, res, outcome.headers);
     }
-    const scopes = this.reflector.getAllAndMerge<string[]>(REQUIRED_SCOPES, targets);
-    if (scopes.length > 0) {
-      const error = scopeError(config, req.apiKey, scopes);
+    if (route.scopes.length > 0) {
+      const error = scopeError(config, req.apiKey, route.scopes);
       if (error !== undefined) return this.fail(error, context, res);
     }
     return true;
+  }
+
+  private metadata(context: ExecutionContext): RouteMetadata {
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    let byHandler = this.routes.get(controller);
+    if (byHandler === undefined) {
+      byHandler = new WeakMap();
+      this.routes.set(controller, byHandler);
+    }
+    let route = byHandler.get(handler);
+    if (route === undefined) {
+      const targets = [handler, controller];
+      route = {
+        isPublic: this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets) === true,
+        scopes: this.reflector.getAllAndMerge<string[]>(REQUIRED_SCOPES, targets) ?? [],
+      };
+      byHandler.set(handler, route);
+    }
+    return route;
   }
 
   private async fail(error: ApiKeyHttpError, context: ExecutionContext, res: unknown): Promise<never> {

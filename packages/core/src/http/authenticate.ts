@@ -25,13 +25,21 @@ function sourceOf(request: HttpRequestLike): string {
   return request.ip || 'unknown';
 }
 
-/** A limiter that is down must not take authentication down with it: log and let the request through to verification. */
-async function limiterCall(keyward: Keyward, what: string, call: () => number | Promise<number>): Promise<number> {
-  try {
-    return await call();
-  } catch (error) {
+/**
+ * A limiter that is down must not take authentication down with it: log and let
+ * the request through to verification. A synchronous limiter (the in-memory one)
+ * answers without a promise, so the common path adds no await.
+ */
+function limiterCall(keyward: Keyward, what: string, call: () => number | Promise<number>): number | Promise<number> {
+  const down = (error: unknown): number => {
     keyward.config.logger.warn({ ...errorFields(error) }, `keyward: attempt limiter ${what} failed; not limiting this request`);
     return 0;
+  };
+  try {
+    const answer = call();
+    return typeof answer === 'number' ? answer : answer.catch(down);
+  } catch (error) {
+    return down(error);
   }
 }
 
@@ -52,7 +60,8 @@ export async function authenticate(keyward: Keyward, request: HttpRequestLike, c
   const { limiter } = config;
   const source = sourceOf(request);
   if (limiter !== undefined) {
-    const wait = await limiterCall(keyward, 'check', () => limiter.check(source));
+    const check = limiterCall(keyward, 'check', () => limiter.check(source));
+    const wait = typeof check === 'number' ? check : await check;
     if (wait > 0) return failed(tooManyAttemptsError(wait));
   }
   if (presented === undefined) return failed(missingKeyError(config));
@@ -66,7 +75,8 @@ export async function authenticate(keyward: Keyward, request: HttpRequestLike, c
     return failed(rejectionError(config, result));
   }
   if (config.scopes.length > 0 && !hasScopes(result, config.scopes)) return failed(insufficientScopeError(config, config.scopes));
-  return { ok: true, key: result, headers: validKeyHeaders(result, keyward.config.clock.now()) };
+  // The clock is read only for a key in its grace period (the Deprecation header).
+  return { ok: true, key: result, headers: result.sunset === null ? undefined : validKeyHeaders(result, keyward.config.clock.now()) };
 }
 
 /**
