@@ -67,6 +67,16 @@ export class Keyward {
     return this.verifier.verify(key, context);
   }
 
+  /**
+   * `verify` for adapters' hot paths: the result itself when it is decided in
+   * memory (a cached key, garbage), a promise when the cache or store must be asked.
+   * Never throws.
+   */
+  verifyFast(key: unknown, context?: VerifyContext): VerifyResult | Promise<VerifyResult> {
+    if (this.subscription === undefined && this.config.bus !== undefined) this.subscribe();
+    return this.verifier.verifyFast(key, context);
+  }
+
   issue(clientId: string, options?: IssueOptions): Promise<IssuedKey> {
     return issueKey(this.ops, clientId, options);
   }

@@ -70,6 +70,15 @@ export class Verifier {
   }
 
   async verify(presented: unknown, context?: VerifyContext): Promise<VerifyResult> {
+    return this.verifyFast(presented, context);
+  }
+
+  /**
+   * The same decision as `verify`, answered synchronously when it needs no I/O
+   * (garbage, an LRU hit, a remembered unknown key) and as a promise otherwise, so
+   * an adapter's hot path need not pay for a promise per request.
+   */
+  verifyFast(presented: unknown, context?: VerifyContext): VerifyResult | Promise<VerifyResult> {
     if (presented === undefined || presented === null || presented === '') return MISSING;
     if (checkKeyFormat(presented, this.config.prefix) !== undefined) return MALFORMED;
     const keyHash = this.config.hasher(presented as string);

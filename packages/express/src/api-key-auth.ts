@@ -1,4 +1,4 @@
-import { authenticate, DEFAULT_RESPONSE_CONFIG, scopeError, type ValidKey } from '@keyward/core';
+import { type AuthOutcome, authenticate, DEFAULT_RESPONSE_CONFIG, type Keyward, scopeError, type ValidKey } from '@keyward/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
   type ApiKeyAuthOptions,
@@ -34,20 +34,31 @@ export interface ApiKeyAuthMiddleware extends RequestHandler {
 export function apiKeyAuth(options?: ApiKeyAuthOptions): ApiKeyAuthMiddleware {
   const config = resolveExpressOptions(options);
   const { http, onError } = config;
-  async function run(req: Request, res: Response, next: NextFunction): Promise<void> {
-    const pending = http.keyward();
-    const keyward = pending instanceof Promise ? await pending : pending;
-    const outcome = await authenticate(keyward, { headers: req.headers, method: req.method, path: pathOf(req), ip: req.ip }, http);
+  // Synchronous all the way when nothing needs I/O (a cached key, an in-memory
+  // limiter): an async middleware costs Express a promise and a tick per request.
+  function finish(outcome: AuthOutcome, req: Request, res: Response, next: NextFunction): void | Promise<void> {
     if (!outcome.ok) {
-      await onError(outcome.error, req, res, next);
-      return;
+      const handled = onError(outcome.error, req, res, next);
+      return handled instanceof Promise ? handled.then(() => undefined) : undefined;
     }
     req.apiKey = outcome.key;
     if (outcome.headers !== undefined) res.set(outcome.headers);
     next();
   }
+  function proceed(keyward: Keyward, req: Request, res: Response, next: NextFunction): void | Promise<void> {
+    const outcome = authenticate(keyward, { headers: req.headers, method: req.method, path: pathOf(req), ip: req.ip }, http);
+    return outcome instanceof Promise ? outcome.then((o) => finish(o, req, res, next)) : finish(outcome, req, res, next);
+  }
   const middleware = ((req, res, next) => {
-    run(req, res, next).catch(next);
+    let done: void | Promise<void>;
+    try {
+      const keyward = http.keyward();
+      done = keyward instanceof Promise ? keyward.then((k) => proceed(k, req, res, next)) : proceed(keyward, req, res, next);
+    } catch (error) {
+      next(error);
+      return;
+    }
+    if (done instanceof Promise) done.catch(next);
   }) as ApiKeyAuthMiddleware;
   return Object.assign(middleware, { config, requireScopes: (...scopes: string[]) => scopesMiddleware(scopes, http, onError) });
 }

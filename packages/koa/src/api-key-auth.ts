@@ -1,4 +1,12 @@
-import { authenticate, DEFAULT_RESPONSE_CONFIG, type ResponseConfig, scopeError, type ValidKey } from '@keyward/core';
+import {
+  type AuthOutcome,
+  authenticate,
+  DEFAULT_RESPONSE_CONFIG,
+  type Keyward,
+  type ResponseConfig,
+  scopeError,
+  type ValidKey,
+} from '@keyward/core';
 import type { Context, Middleware, Next } from 'koa';
 import { type ApiKeyAuthOptions, invalidOption, type KoaConfig, type KoaErrorHook, resolveKoaOptions, sendError } from './options.js';
 
@@ -15,19 +23,28 @@ export interface ApiKeyAuthMiddleware extends Middleware {
   requireScopes(...scopes: string[]): Middleware;
 }
 
-/** Verifies the key of `ctx`; on success sets `ctx.state.apiKey` (and grace headers) and returns `true`. */
-export async function authenticateContext(config: KoaConfig, ctx: Context, next: Next): Promise<boolean> {
+/**
+ * Verifies the key of `ctx`; on success sets `ctx.state.apiKey` (and grace headers)
+ * and answers `true`. Synchronous when nothing needs I/O (a cached key, an
+ * in-memory limiter), a promise otherwise.
+ */
+export function authenticateContext(config: KoaConfig, ctx: Context, next: Next): boolean | Promise<boolean> {
   const { http } = config;
+  const settle = (outcome: AuthOutcome): boolean | Promise<boolean> => {
+    if (!outcome.ok) {
+      const handled = config.onError(outcome.error, ctx, next);
+      return handled instanceof Promise ? handled.then(() => false) : false;
+    }
+    ctx.state.apiKey = outcome.key;
+    if (outcome.headers !== undefined) ctx.set(outcome.headers);
+    return true;
+  };
+  const verified = (keyward: Keyward): boolean | Promise<boolean> => {
+    const outcome = authenticate(keyward, { headers: ctx.headers, method: ctx.method, path: ctx.path, ip: ctx.ip }, http);
+    return outcome instanceof Promise ? outcome.then(settle) : settle(outcome);
+  };
   const pending = http.keyward();
-  const keyward = pending instanceof Promise ? await pending : pending;
-  const outcome = await authenticate(keyward, { headers: ctx.headers, method: ctx.method, path: ctx.path, ip: ctx.ip }, http);
-  if (!outcome.ok) {
-    await config.onError(outcome.error, ctx, next);
-    return false;
-  }
-  ctx.state.apiKey = outcome.key;
-  if (outcome.headers !== undefined) ctx.set(outcome.headers);
-  return true;
+  return pending instanceof Promise ? pending.then(verified) : verified(pending);
 }
 
 /**
@@ -38,8 +55,10 @@ export async function authenticateContext(config: KoaConfig, ctx: Context, next:
  */
 export function apiKeyAuth(options?: ApiKeyAuthOptions): ApiKeyAuthMiddleware {
   const config = resolveKoaOptions(options);
-  const middleware: Middleware = async (ctx, next) => {
-    if (await authenticateContext(config, ctx, next)) await next();
+  const middleware: Middleware = (ctx, next) => {
+    const passed = authenticateContext(config, ctx, next);
+    if (passed instanceof Promise) return passed.then((ok) => (ok ? next() : undefined));
+    return passed ? next() : Promise.resolve();
   };
   return Object.assign(middleware, {
     config,

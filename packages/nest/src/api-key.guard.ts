@@ -1,4 +1,4 @@
-import { type ApiKeyHttpError, authenticate, scopeError } from '@keyward/core';
+import { type ApiKeyHttpError, type AuthOutcome, authenticate, type Keyward, scopeError } from '@keyward/core';
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { API_KEY_CONFIG, IS_PUBLIC, REQUIRED_SCOPES } from './constants.js';
@@ -31,7 +31,8 @@ export class ApiKeyGuard implements CanActivate {
     @Inject(HttpAdapterHost) private readonly host: HttpAdapterHost,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** Synchronous when nothing needs I/O (a cached key, an in-memory limiter); a promise otherwise. */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const route = this.metadata(context);
     if (route.isPublic) return true;
     if (context.getType() !== 'http')
@@ -39,20 +40,35 @@ export class ApiKeyGuard implements CanActivate {
     const http = context.switchToHttp();
     const req = http.getRequest<PlatformRequest>();
     const res = http.getResponse<unknown>();
+    if (req.apiKey !== undefined) return this.scopesHeld(route, req, context, res);
     const { http: config } = this.config;
-    if (req.apiKey === undefined) {
-      const pending = config.keyward();
-      const keyward = pending instanceof Promise ? await pending : pending;
-      const outcome = await authenticate(keyward, { headers: req.headers, method: req.method, path: pathOf(req), ip: req.ip }, config);
-      if (!outcome.ok) return this.fail(outcome.error, context, res);
-      req.apiKey = outcome.key;
-      if (outcome.headers !== undefined) setHeaders(this.host, res, outcome.headers);
-    }
-    if (route.scopes.length > 0) {
-      const error = scopeError(config, req.apiKey, route.scopes);
-      if (error !== undefined) return this.fail(error, context, res);
-    }
-    return true;
+    const verified = (keyward: Keyward): boolean | Promise<boolean> => {
+      const outcome = authenticate(keyward, { headers: req.headers, method: req.method, path: pathOf(req), ip: req.ip }, config);
+      return outcome instanceof Promise
+        ? outcome.then((o) => this.settle(o, route, req, context, res))
+        : this.settle(outcome, route, req, context, res);
+    };
+    const pending = config.keyward();
+    return pending instanceof Promise ? pending.then(verified) : verified(pending);
+  }
+
+  private settle(
+    outcome: AuthOutcome,
+    route: RouteMetadata,
+    req: PlatformRequest,
+    context: ExecutionContext,
+    res: unknown,
+  ): boolean | Promise<boolean> {
+    if (!outcome.ok) return this.fail(outcome.error, context, res);
+    req.apiKey = outcome.key;
+    if (outcome.headers !== undefined) setHeaders(this.host, res, outcome.headers);
+    return this.scopesHeld(route, req, context, res);
+  }
+
+  private scopesHeld(route: RouteMetadata, req: PlatformRequest, context: ExecutionContext, res: unknown): boolean | Promise<boolean> {
+    if (route.scopes.length === 0) return true;
+    const error = scopeError(this.config.http, req.apiKey, route.scopes);
+    return error === undefined ? true : this.fail(error, context, res);
   }
 
   private metadata(context: ExecutionContext): RouteMetadata {

@@ -23,7 +23,7 @@ function setup(options: Omit<HttpAuthOptions, 'keyward'> = {}) {
   return { clock, keyward, config, request, rejected };
 }
 
-const failure = async (outcome: Promise<Awaited<ReturnType<typeof authenticate>>>) => {
+const failure = async (outcome: ReturnType<typeof authenticate>) => {
   const result = await outcome;
   if (result.ok) throw new Error('expected a failure');
   return { status: result.error.status, error: result.error.code, headers: result.error.headers };

@@ -1,6 +1,6 @@
 import type { Keyward } from '../keyward.js';
 import { errorFields } from '../logger.js';
-import type { ValidKey } from '../verify-result.js';
+import type { ValidKey, VerifyResult } from '../verify-result.js';
 import type { ApiKeyHttpError } from './api-key-http-error.js';
 import { extractKey, type HttpRequestLike } from './extract-key.js';
 import type { HttpAuthConfig } from './http-options.js';
@@ -52,31 +52,54 @@ function failed(error: ApiKeyHttpError): AuthOutcome {
  * limiter whether this source is blocked (429) → `keyward.verify(key, { method,
  * path, ip })` (which emits `key.rejected` with that context) → count a failure →
  * check scopes. Never throws for a request's sake: every outcome is an
- * `AuthOutcome`. A missing key and an unavailable store are not counted as
+ * `AuthOutcome`, returned as is when nothing needed I/O (a cached key, an
+ * in-memory limiter: the common case, with no promise per request) and as a
+ * promise otherwise. A missing key and an unavailable store are not counted as
  * failed attempts; malformed credentials and refused keys are.
  */
-export async function authenticate(keyward: Keyward, request: HttpRequestLike, config: HttpAuthConfig): Promise<AuthOutcome> {
-  const presented = extractKey(request, config.extraction);
+export function authenticate(keyward: Keyward, request: HttpRequestLike, config: HttpAuthConfig): AuthOutcome | Promise<AuthOutcome> {
   const { limiter } = config;
+  if (limiter === undefined) return afterLimiter(keyward, request, config, '');
   const source = sourceOf(request);
-  if (limiter !== undefined) {
-    const check = limiterCall(keyward, 'check', () => limiter.check(source));
-    const wait = typeof check === 'number' ? check : await check;
-    if (wait > 0) return failed(tooManyAttemptsError(wait));
-  }
+  const check = limiterCall(keyward, 'check', () => limiter.check(source));
+  if (typeof check !== 'number')
+    return check.then((wait) => (wait > 0 ? failed(tooManyAttemptsError(wait)) : afterLimiter(keyward, request, config, source)));
+  return check > 0 ? failed(tooManyAttemptsError(check)) : afterLimiter(keyward, request, config, source);
+}
+
+/**
+ * The rest of `authenticate`, synchronous as long as nothing needs I/O: with a
+ * cached key and an in-memory limiter, no promise is made per request.
+ */
+function afterLimiter(
+  keyward: Keyward,
+  request: HttpRequestLike,
+  config: HttpAuthConfig,
+  source: string,
+): AuthOutcome | Promise<AuthOutcome> {
+  const presented = extractKey(request, config.extraction);
   if (presented === undefined) return failed(missingKeyError(config));
-  if (typeof presented !== 'string') {
-    if (limiter !== undefined) await limiterCall(keyward, 'hit', () => limiter.hit(source));
-    return failed(invalidRequestError(config, presented));
-  }
-  const result = await keyward.verify(presented, { method: request.method, path: request.path, ip: request.ip });
+  if (typeof presented !== 'string') return counted(keyward, config, source, failed(invalidRequestError(config, presented)));
+  const result = keyward.verifyFast(presented, { method: request.method, path: request.path, ip: request.ip });
+  return result instanceof Promise ? result.then((r) => decided(keyward, config, source, r)) : decided(keyward, config, source, result);
+}
+
+function decided(keyward: Keyward, config: HttpAuthConfig, source: string, result: VerifyResult): AuthOutcome | Promise<AuthOutcome> {
   if (!result.valid) {
-    if (limiter !== undefined && result.reason !== 'unavailable') await limiterCall(keyward, 'hit', () => limiter.hit(source));
-    return failed(rejectionError(config, result));
+    const error = failed(rejectionError(config, result));
+    return result.reason === 'unavailable' ? error : counted(keyward, config, source, error);
   }
   if (config.scopes.length > 0 && !hasScopes(result, config.scopes)) return failed(insufficientScopeError(config, config.scopes));
   // The clock is read only for a key in its grace period (the Deprecation header).
   return { ok: true, key: result, headers: result.sunset === null ? undefined : validKeyHeaders(result, keyward.config.clock.now()) };
+}
+
+/** Counts a failed attempt for the source, then answers `outcome`. */
+function counted(keyward: Keyward, config: HttpAuthConfig, source: string, outcome: AuthOutcome): AuthOutcome | Promise<AuthOutcome> {
+  const { limiter } = config;
+  if (limiter === undefined) return outcome;
+  const hit = limiterCall(keyward, 'hit', () => limiter.hit(source));
+  return typeof hit === 'number' ? outcome : hit.then(() => outcome);
 }
 
 /**
