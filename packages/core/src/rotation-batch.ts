@@ -1,12 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { ErrorCodes } from './error-codes.js';
 import { isKeywardError } from './errors.js';
-import { expiryFrom, newKey } from './issue-key.js';
 import type { VersionedUpdate } from './key-store.js';
 import { assertTransition } from './lifecycle.js';
 import { auditFor, keyUpdate, type OpsContext, patched, propagate } from './ops-context.js';
 import type { RotationResult } from './rotation.js';
-import type { AuditEntry, KeyPatch, KeyRecord, RotationRecord } from './types.js';
+import { announceRotation, planRotation } from './rotation-plan.js';
+import type { KeyPatch, KeyRecord, RotationRecord } from './types.js';
 import { checkText } from './validate.js';
 
 /**
@@ -39,92 +38,28 @@ export async function startRotations(
   const reason = checkText(options.reason, 'reason');
   const now = ctx.config.clock.now();
   const graceUntil = now + ctx.config.graceMs;
-  const insertKeys: KeyRecord[] = [];
-  const updateKeys: VersionedUpdate<KeyPatch>[] = [];
-  const insertRotations: RotationRecord[] = [];
-  const audit: AuditEntry[] = [];
-  const changed: KeyRecord[] = [];
-  const results: RotationResult[] = [];
-  for (const { key: oldKey, idempotencyKey } of items) {
-    const rotationId = randomUUID();
-    const { key, record: pending } = newKey(
-      ctx,
-      {
-        clientId: oldKey.clientId,
-        status: 'pending',
-        scopes: oldKey.scopes,
-        metadata: { ...oldKey.metadata },
-        expiresAt: expiryFrom(ctx, now, undefined),
-        rotationId,
-        replaces: oldKey.id,
-      },
-      now,
-    );
-    const rotation: RotationRecord = {
-      id: rotationId,
-      clientId: oldKey.clientId,
-      oldKeyId: oldKey.id,
-      newKeyId: pending.id,
-      state: 'started',
-      reason,
-      actor,
-      idempotencyKey,
-      graceUntil,
-      createdAt: now,
-      updatedAt: now,
-      completedAt: null,
-      lastError: null,
-      version: 1,
-    };
-    const oldPatch: KeyPatch = { graceUntil, rotationId };
-    insertKeys.push(pending);
-    updateKeys.push(keyUpdate(oldKey, oldPatch));
-    insertRotations.push(rotation);
-    audit.push(
-      auditFor('key.rotated', now, pending, {
-        rotation,
-        actor,
-        reason,
-        data: { oldKeyId: oldKey.id, oldFingerprint: oldKey.fingerprint, graceUntil },
-      }),
-    );
-    changed.push(pending, patched(oldKey, oldPatch, now));
-    results.push({
-      key,
-      replayed: false,
-      rotationId,
-      clientId: oldKey.clientId,
-      state: 'started',
-      newKeyId: pending.id,
-      fingerprint: pending.fingerprint,
-      oldKeyId: oldKey.id,
-      oldFingerprint: oldKey.fingerprint,
-      graceUntil,
-      expiresAt: pending.expiresAt,
-    });
-  }
+  const plans = items.map(({ key, idempotencyKey }) =>
+    planRotation(ctx, key, { now, graceUntil, state: 'started', reason, actor, idempotencyKey }),
+  );
   try {
-    await ctx.config.store.commit({ at: now, insertKeys, updateKeys, insertRotations, audit });
+    await ctx.config.store.commit({
+      at: now,
+      insertKeys: plans.map((p) => p.pending),
+      updateKeys: plans.map((p) => p.oldUpdate),
+      insertRotations: plans.map((p) => p.rotation),
+      audit: plans.map((p) => p.audit),
+    });
   } catch (error) {
     if (lostRace(error)) return undefined;
     throw error;
   }
-  await propagate(ctx, changed);
-  ctx.config.logger.info({ event: 'key.rotated', count: results.length, actor }, 'keyward: rotations started (batch)');
-  for (const r of results) {
-    ctx.events.emit('key.rotated', {
-      at: now,
-      clientId: r.clientId,
-      keyId: r.newKeyId,
-      fingerprint: r.fingerprint,
-      rotationId: r.rotationId,
-      oldKeyId: r.oldKeyId,
-      oldFingerprint: r.oldFingerprint,
-      graceUntil,
-      actor,
-      reason,
-    });
-  }
+  await propagate(
+    ctx,
+    plans.flatMap((p) => p.changed),
+  );
+  ctx.config.logger.info({ event: 'key.rotated', count: plans.length, actor }, 'keyward: rotations started (batch)');
+  const results = plans.map((p) => p.result);
+  for (const r of results) announceRotation(ctx, r, now, actor, reason);
   return results;
 }
 

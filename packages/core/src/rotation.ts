@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { type Duration, parseDuration } from './duration.js';
 import { ErrorCodes } from './error-codes.js';
 import { isKeywardError, KeywardError } from './errors.js';
-import { expiryFrom, newKey } from './issue-key.js';
-import { auditFor, keyUpdate, type OpsContext, patched, propagate } from './ops-context.js';
+import { type OpsContext, propagate } from './ops-context.js';
+import { announceRotation, planRotation } from './rotation-plan.js';
 import { type KeyRecord, OPEN_ROTATION_STATES, type RotationRecord, type RotationState } from './types.js';
 import { checkClientId, checkText } from './validate.js';
 
@@ -147,87 +146,43 @@ export async function rotateKey(
   }
 
   const now = clock.now();
-  const rotationId = randomUUID();
-  const graceUntil = now + graceMs;
-  const { key, record: pending } = newKey(
-    ctx,
-    {
-      clientId,
-      status: 'pending',
-      scopes: oldKey.scopes,
-      metadata: { ...oldKey.metadata },
-      expiresAt: expiryFrom(ctx, now, options.ttl),
-      rotationId,
-      replaces: oldKey.id,
-    },
+  const plan = planRotation(ctx, oldKey, {
     now,
-  );
-  const rotation: RotationRecord = {
-    id: rotationId,
-    clientId,
-    oldKeyId: oldKey.id,
-    newKeyId: pending.id,
+    graceUntil: now + graceMs,
     state: initialState,
     reason,
     actor,
     idempotencyKey: token,
-    graceUntil,
-    createdAt: now,
-    updatedAt: now,
-    completedAt: null,
-    lastError: null,
-    version: 1,
-  };
-  const oldPatch = { graceUntil, rotationId };
+    ttl: options.ttl,
+  });
   try {
     await store.commit({
       at: now,
-      insertKeys: [pending],
-      updateKeys: [keyUpdate(oldKey, oldPatch)],
-      insertRotations: [rotation],
-      audit: [
-        auditFor('key.rotated', now, pending, {
-          rotation,
-          actor,
-          reason,
-          data: { oldKeyId: oldKey.id, oldFingerprint: oldKey.fingerprint, graceUntil },
-        }),
-      ],
+      insertKeys: [plan.pending],
+      updateKeys: [plan.oldUpdate],
+      insertRotations: [plan.rotation],
+      audit: [plan.audit],
     });
   } catch (error) {
     if (!isKeywardError(error, ErrorCodes.CONFLICT)) throw error;
     return lostRace(ctx, clientId, token, error);
   }
-  await propagate(ctx, [pending, patched(oldKey, oldPatch, now)]);
+  await propagate(ctx, plan.changed);
+  const { result } = plan;
   ctx.config.logger.info(
-    { event: 'key.rotated', clientId, rotationId, fingerprint: pending.fingerprint, oldFingerprint: oldKey.fingerprint, graceUntil, actor },
+    {
+      event: 'key.rotated',
+      clientId,
+      rotationId: result.rotationId,
+      fingerprint: result.fingerprint,
+      oldFingerprint: result.oldFingerprint,
+      graceUntil: result.graceUntil,
+      actor,
+    },
     'keyward: rotation started',
   );
-  ctx.events.emit('key.rotated', {
-    at: now,
-    clientId,
-    keyId: pending.id,
-    fingerprint: pending.fingerprint,
-    rotationId,
-    oldKeyId: oldKey.id,
-    oldFingerprint: oldKey.fingerprint,
-    graceUntil,
-    actor,
-    reason,
-  });
-  return {
-    key,
-    replayed: false,
-    rotationId,
-    clientId,
-    state: initialState,
-    newKeyId: pending.id,
-    fingerprint: pending.fingerprint,
-    oldKeyId: oldKey.id,
-    oldFingerprint: oldKey.fingerprint,
-    graceUntil,
-    expiresAt: pending.expiresAt,
-  };
+  announceRotation(ctx, result, now, actor, reason);
+  return result;
 }
 
 /** Loads an open rotation with both of its keys, or throws naming what is wrong. */
