@@ -5,17 +5,21 @@
 //
 // Per framework, the server processes run at once (bench/lib/http-app.mjs): the baseline app
 // (a plain JSON route) and the same app behind keyward (SqliteStore on a temp file; after the
-// first request the key is answered from the in-process LRU, the hot path measured here).
-// Both get the same request, `Authorization: Bearer <key>`. autocannon runs here, in the
-// parent, so it has its own core and the server under test the other. Rounds alternate
+// first request the key is answered from memory: the LRU, then each keep-alive
+// connection's memo, the hot path measured here). Both get the same request,
+// `Authorization: Bearer <key>`. autocannon runs here, in the parent; with taskset and two
+// or more CPUs it is pinned to CPU 0 and every server to CPU 1, so they do not trade cores
+// (and caches) between rounds (BENCH_PIN=0 leaves placement to the OS). Rounds alternate
 // (the order rotates every round) after one discarded warm-up round each; figures are
 // medians over the rounds. Beside req/s and latency, each server reports its own CPU time,
 // so CPU µs per request shows what auth costs even when the load generator is the limit.
 // Ends with one line:
 //   RESULT express_ratio=… koa_ratio=… nest_ratio=…   (ratio = median auth req/s / median baseline req/s)
 // Env: BENCH_ROUNDS (default 10), BENCH_ROUND_MS (2000), BENCH_CONNECTIONS (10),
-// BENCH_FRAMEWORKS (express,koa,nest), BENCH_MODES (baseline,auth; also noop, verify and floor,
-// see bench/lib/http-app.mjs), BENCH_CPU_PROF=<dir> (write a --cpu-prof of each server there).
+// BENCH_FRAMEWORKS (express,koa,nest), BENCH_MODES (baseline,auth; also noop, verify, core and
+// floor, see bench/lib/http-app.mjs), BENCH_PIN (1), BENCH_CPU_PROF=<dir> (write a --cpu-prof
+// of each server there, sampled every 50 µs).
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,6 +36,23 @@ const MODES = [...new Set(['baseline', 'auth', ...(process.env.BENCH_MODES ?? ''
 const GOALS = { express: 0.95, koa: 0.9, nest: 0.95 };
 const APP = fileURLToPath(new URL('./lib/http-app.mjs', import.meta.url));
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
+const PIN = process.env.BENCH_PIN !== '0';
+
+/**
+ * Pins every thread of `pid` to `cpu` with taskset (util-linux); false when that is not
+ * possible (one CPU, no taskset). With two cores, autocannon on one and the server on
+ * the other stop trading places and caches between rounds.
+ */
+function pin(pid, cpu) {
+  if (!PIN || os.cpus().length < 2) return false;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+let pinned = false;
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'keyward-bench-http-'));
 const running = new Set();
@@ -39,12 +60,18 @@ const running = new Set();
 /** Starts one server process and waits until it listens. */
 async function startServer(framework, mode) {
   const execArgv = PROFILE_DIR
-    ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`, `--cpu-prof-name=${framework}-${mode}.cpuprofile`]
+    ? [
+        '--cpu-prof',
+        '--cpu-prof-interval=50',
+        `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`,
+        `--cpu-prof-name=${framework}-${mode}.cpuprofile`,
+      ]
     : [];
   const db = path.join(tmp, `${framework}-${mode}.db`);
   const child = new JsonChild(APP, [framework, mode, db], { name: `${framework} ${mode} server`, execArgv });
   running.add(child);
   const ready = await child.next('ready');
+  if (pinned) pin(ready.pid, 1);
   return { mode, child, port: ready.port, key: ready.key };
 }
 
@@ -149,13 +176,14 @@ function report(r) {
 }
 
 async function main() {
+  pinned = pin(process.pid, 0);
   const cpu = os.cpus();
   console.log(
     `keyward bench: HTTP hello-world without and with apiKeyAuth (cached key: SqliteStore on a temp file, answered from the LRU), ` +
       `node ${process.version}, ${cpu.length} cpus (${cpu[0]?.model ?? '?'}), load average ${os.loadavg()[0].toFixed(2)}`,
   );
   console.log(
-    `  autocannon ${CONNECTIONS} connections in this process, each server in its own process; per framework one ` +
+    `  autocannon ${CONNECTIONS} connections in this process${pinned ? ' (CPU 0)' : ''}, each server in its own process${pinned ? ' (CPU 1)' : ''}; per framework one ` +
       `discarded warm-up round each, then ${ROUNDS} rounds of ${ROUND_MS / 1000} s, alternating; medians\n`,
   );
   const results = [];

@@ -1,15 +1,17 @@
 // One hello-world server for bench/http.mjs, in its own process so that autocannon (in the
 // parent) and the server do not share an event loop.
-//   node bench/lib/http-app.mjs <express|koa|nest> <baseline|auth|noop|verify> <sqlite file>
+//   node bench/lib/http-app.mjs <express|koa|nest> <baseline|auth|noop|verify|core|floor> <sqlite file>
 // baseline: the app with a plain JSON route and nothing else. auth: the same app behind
 // keyward (`app.use(apiKeyAuth({ keyward }))`, or `ApiKeyModule.forRoot({ keyward,
-// globalGuard: true })` in Nest), with a SqliteStore on the given file. Two more, to see
-// where the time goes: noop (an async middleware / global guard that does nothing) and
-// verify (one that calls `keyward.verify()` directly, without the adapter) and floor (the
-// least a cache hit can cost: a synchronous SHA-256 of the bearer token and a Map lookup,
-// no keyward at all). An app with a
-// keyward issues one key and reports it; the parent sends the auth app's key to the apps
-// without keyward too, so the request bytes are the same.
+// globalGuard: true })` in Nest), with a SqliteStore on the given file. More, to see where
+// the time goes: noop (an async middleware / global guard that does nothing); verify (one
+// that awaits `keyward.verify()`, without the adapter); core (the synchronous
+// `keyward.verifyFast(key, undefined, socket)`: the verifier's hot path with the
+// per-connection memo, without the adapter's extraction, limiter and request view); floor
+// (the least a hashed check can cost: a synchronous SHA-256 of the bearer token and a Map
+// lookup, no keyward at all). An app with a keyward issues one key and reports it; the
+// parent sends the auth app's key to the apps without keyward too, so the request bytes
+// are the same.
 // Listens on 127.0.0.1, port 0, and tells the parent {type:'ready', port, key?}. On
 // {type:'cpu'} it answers with its CPU time so far. Closing stdin shuts it down (server,
 // keyward, store), then it exits.
@@ -17,7 +19,7 @@ import { hash } from 'node:crypto';
 import { onParentMessages, tell } from './json-child.mjs';
 
 const [framework, mode, sqlitePath] = process.argv.slice(2);
-const MODES = ['baseline', 'auth', 'noop', 'verify', 'floor'];
+const MODES = ['baseline', 'auth', 'noop', 'verify', 'core', 'floor'];
 const BODY = { hello: 'world' };
 
 async function makeKeyward() {
@@ -60,6 +62,17 @@ async function express(kw) {
         next();
       }, next);
     });
+  } else if (mode === 'core') {
+    app.use((req, res, next) => {
+      const pass = (result) => {
+        if (!result.valid) return res.status(401).end();
+        req.apiKey = result;
+        next();
+      };
+      const result = kw.keyward.verifyFast(bearerOf(req.headers), undefined, req.socket);
+      if (result instanceof Promise) result.then(pass, next);
+      else pass(result);
+    });
   } else if (mode === 'floor') {
     const check = floorCheck(kw);
     app.use((req, res, next) => {
@@ -91,6 +104,16 @@ async function koa(kw) {
       if (!result.valid) ctx.throw(401);
       ctx.state.apiKey = result;
       await next();
+    });
+  } else if (mode === 'core') {
+    app.use((ctx, next) => {
+      const pass = (result) => {
+        if (!result.valid) ctx.throw(401);
+        ctx.state.apiKey = result;
+        return next();
+      };
+      const result = kw.keyward.verifyFast(bearerOf(ctx.headers), undefined, ctx.req.socket);
+      return result instanceof Promise ? result.then(pass) : pass(result);
     });
   } else if (mode === 'floor') {
     const check = floorCheck(kw);
@@ -144,6 +167,20 @@ async function nest(kw) {
       }
     }
     providers.push({ provide: APP_GUARD, useClass: VerifyGuard });
+  } else if (mode === 'core') {
+    class CoreGuard {
+      canActivate(context) {
+        const req = context.getArgByIndex(0);
+        const pass = (result) => {
+          if (!result.valid) throw new UnauthorizedException();
+          req.apiKey = result;
+          return true;
+        };
+        const result = kw.keyward.verifyFast(bearerOf(req.headers), undefined, req.socket);
+        return result instanceof Promise ? result.then(pass) : pass(result);
+      }
+    }
+    providers.push({ provide: APP_GUARD, useClass: CoreGuard });
   } else if (mode === 'floor') {
     const check = floorCheck(kw);
     class FloorGuard {
@@ -167,7 +204,7 @@ const apps = { express, koa, nest };
 try {
   if (!apps[framework] || !MODES.includes(mode))
     throw new Error(`usage: http-app.mjs <express|koa|nest> <${MODES.join('|')}> <sqlite file>`);
-  const kw = ['auth', 'verify', 'floor'].includes(mode) ? await makeKeyward() : undefined;
+  const kw = ['auth', 'verify', 'core', 'floor'].includes(mode) ? await makeKeyward() : undefined;
   const server = await apps[framework](kw);
   onParentMessages(
     (message) => {

@@ -49,6 +49,7 @@ export class Keyward {
       negativeTtl: config.negativeTtlMs,
       usage: this.usage,
       usageResolution: config.usageResolutionMs,
+      perConnection: config.perConnection,
     });
     this.ops = { config, hasher, events: this.events, verifier: this.verifier };
   }
@@ -60,11 +61,13 @@ export class Keyward {
   /**
    * Verifies a presented key. Never throws: every outcome, including "the store is
    * unreachable" (`unavailable`), is a result. `context` (method, path, ip) travels
-   * into `key.rejected` and `key.used_in_grace` events.
+   * into `key.rejected` and `key.used_in_grace` events. `connection` (the request's
+   * socket, any object that lives as long as the client's connection) lets the
+   * same key presented again on it skip the checksum and the hash (`lru.perConnection`).
    */
-  verify(key: unknown, context?: VerifyContext): Promise<VerifyResult> {
+  verify(key: unknown, context?: VerifyContext, connection?: object): Promise<VerifyResult> {
     if (this.subscription === undefined && this.config.bus !== undefined) this.subscribe();
-    return this.verifier.verify(key, context);
+    return this.verifier.verify(key, context, connection);
   }
 
   /**
@@ -72,9 +75,9 @@ export class Keyward {
    * memory (a cached key, garbage), a promise when the cache or store must be asked.
    * Never throws.
    */
-  verifyFast(key: unknown, context?: VerifyContext): VerifyResult | Promise<VerifyResult> {
+  verifyFast(key: unknown, context?: VerifyContext, connection?: object): VerifyResult | Promise<VerifyResult> {
     if (this.subscription === undefined && this.config.bus !== undefined) this.subscribe();
-    return this.verifier.verifyFast(key, context);
+    return this.verifier.verifyFast(key, context, connection);
   }
 
   issue(clientId: string, options?: IssueOptions): Promise<IssuedKey> {

@@ -38,6 +38,14 @@ export interface KeywardOptions {
     negativeMax?: number;
     /** How long an unknown hash is remembered. Default `5s`. */
     negativeTtl?: Duration;
+    /**
+     * Remember, per open connection, the last key presented on it, so the next
+     * request on that keep-alive connection with the same key skips the checksum,
+     * the hash and the LRU lookup (compared in constant time; decided exactly as an
+     * LRU hit). The key stays in this process's memory while the connection lives
+     * and is never written anywhere. Default `true`; `false` hashes every request.
+     */
+    perConnection?: boolean;
   };
   /** `last_used_at` bookkeeping. */
   lastUsed?: {
@@ -65,6 +73,7 @@ export interface KeywardConfig {
   maxAgeMs: number;
   negativeMax: number;
   negativeTtlMs: number;
+  perConnection: boolean;
   usageFlushMs: number;
   usageResolutionMs: number;
 }
@@ -72,6 +81,12 @@ export interface KeywardConfig {
 function positiveInt(value: unknown, option: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalidOption(option, value, 'must be a positive integer');
+  return value;
+}
+
+function booleanOption(value: unknown, option: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalidOption(option, value, 'must be a boolean');
   return value;
 }
 
@@ -118,6 +133,7 @@ export function resolveOptions(options: KeywardOptions = {}): KeywardConfig {
     maxAgeMs: parseDuration(lru.maxAge ?? '60s', 'lru.maxAge'),
     negativeMax: positiveInt(lru.negativeMax, 'lru.negativeMax', 10_000),
     negativeTtlMs: parseDuration(lru.negativeTtl ?? '5s', 'lru.negativeTtl'),
+    perConnection: booleanOption(lru.perConnection, 'lru.perConnection', true),
     usageFlushMs: parseDuration(lastUsed.flushInterval ?? '30s', 'lastUsed.flushInterval'),
     usageResolutionMs: parseDuration(lastUsed.resolution ?? '60s', 'lastUsed.resolution'),
   };

@@ -4,7 +4,7 @@ import type { InvalidationBus, InvalidationHandlers, SharedKeyCache } from './ke
 import { generateKey } from './key-format.js';
 import { hashKey } from './key-hash.js';
 import type { KeyStore } from './key-store.js';
-import { createKeyward } from './keyward.js';
+import { createKeyward, type Keyward } from './keyward.js';
 import { MemoryStore } from './memory-store.js';
 import type { LiveKey } from './types.js';
 
@@ -299,6 +299,113 @@ describe('verify with a shared cache and a bus', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+/** Counts the SHA-256 computations of `keyward`'s verifier (the work the connection memo saves). */
+function countHashes(keyward: Keyward): { count: number } {
+  const config = (keyward as unknown as { verifier: { config: { hasher: (key: string) => string } } }).verifier.config;
+  const hasher = config.hasher;
+  const counter = { count: 0 };
+  config.hasher = (key) => {
+    counter.count++;
+    return hasher(key);
+  };
+  return counter;
+}
+
+describe('verify: the per-connection memo', () => {
+  it("answers a connection's repeated key without hashing it again, and hashes for anything else", async () => {
+    const { store, keyward } = setup();
+    const [a, b] = [await keyward.issue('acme'), await keyward.issue('globex')];
+    const hashes = countHashes(keyward);
+    const socket = {};
+    expect(await keyward.verify(a.key, undefined, socket)).toMatchObject({ valid: true, clientId: 'acme' });
+    expect(hashes.count).toBe(1);
+    for (let i = 0; i < 10; i++) expect(keyward.verifyFast(a.key, undefined, socket)).toMatchObject({ valid: true, clientId: 'acme' });
+    expect(hashes.count).toBe(1);
+    // Another connection, another key on this one, or no connection: the full path.
+    expect(keyward.verifyFast(a.key, undefined, {})).toMatchObject({ valid: true });
+    expect(await keyward.verify(b.key, undefined, socket)).toMatchObject({ valid: true, clientId: 'globex' });
+    expect(keyward.verifyFast(a.key)).toMatchObject({ valid: true });
+    expect(hashes.count).toBe(4);
+    // The memo now holds b's key: a is hashed once more, then remembered again.
+    expect(keyward.verifyFast(a.key, undefined, socket)).toMatchObject({ valid: true, clientId: 'acme' });
+    expect(keyward.verifyFast(a.key, undefined, socket)).toMatchObject({ valid: true, clientId: 'acme' });
+    expect(hashes.count).toBe(5);
+    expect(store.lookups).toBe(2);
+  });
+
+  it('never matches a different key of the same length, whatever it shares with the remembered one', async () => {
+    const { keyward } = setup();
+    const issued = await keyward.issue('acme');
+    const socket = {};
+    await keyward.verify(issued.key, undefined, socket);
+    const last = issued.key.at(-1) === 'a' ? 'b' : 'a';
+    for (const guess of [
+      `${issued.key.slice(0, -1)}${last}`,
+      `${issued.key.slice(0, -3)}\u00e9\u00e9\u00e9`,
+      'x'.repeat(issued.key.length),
+    ]) {
+      expect(guess).toHaveLength(issued.key.length);
+      expect(await keyward.verify(guess, undefined, socket)).toMatchObject({ valid: false });
+    }
+    expect(keyward.verifyFast(issued.key, undefined, socket)).toMatchObject({ valid: true });
+  });
+
+  it('decides against the clock on every request, and lets go of a key that is revoked, reset or too old', async () => {
+    let handlers: InvalidationHandlers | undefined;
+    const published: string[] = [];
+    const bus: InvalidationBus = {
+      async publish(hash) {
+        published.push(hash);
+      },
+      async subscribe(h) {
+        handlers = h;
+        return async () => undefined;
+      },
+    };
+    const store = new InstrumentedStore();
+    const clock = new ManualClock();
+    const admin = createKeyward({ store, bus, clock });
+    const api = createKeyward({ store, bus, clock, keyLifetime: '30d', lru: { maxAge: '60s' } });
+    const socket = {};
+    const expiring = await admin.issue('acme', { ttl: '30s' });
+    expect(await api.verify(expiring.key, undefined, socket)).toMatchObject({ valid: true });
+    clock.advance(30_000); // within the LRU's max age: the memo decides, against the clock
+    expect(api.verifyFast(expiring.key, undefined, socket)).toMatchObject({ valid: false, reason: 'expired' });
+
+    const issued = await admin.issue('globex');
+    expect(await api.verify(issued.key, undefined, socket)).toMatchObject({ valid: true });
+    const hashes = countHashes(api);
+    // Too old: re-read from the store, even on the same connection.
+    clock.advance(60_000);
+    let lookups = store.lookups;
+    expect(await api.verify(issued.key, undefined, socket)).toMatchObject({ valid: true });
+    expect(store.lookups).toBe(lookups + 1);
+    // A bus reset: the memo's entry must be re-confirmed too.
+    handlers?.reset();
+    lookups = store.lookups;
+    expect(await api.verify(issued.key, undefined, socket)).toMatchObject({ valid: true });
+    expect(store.lookups).toBe(lookups + 1);
+    // Revoked elsewhere: once the bus says so, the memo answers no more.
+    await admin.revoke(issued.id, { reason: 'leaked' });
+    handlers?.invalidate(published.at(-1) as string);
+    expect(await api.verify(issued.key, undefined, socket)).toMatchObject({ valid: false, reason: 'revoked' });
+    expect(hashes.count).toBe(3);
+    await Promise.all([admin.close(), api.close()]);
+  });
+
+  it('is switched off by lru.perConnection: false, and the option is validated', async () => {
+    const { keyward } = setup({ lru: { perConnection: false } });
+    const issued = await keyward.issue('acme');
+    const hashes = countHashes(keyward);
+    const socket = {};
+    for (let i = 0; i < 3; i++) expect(await keyward.verify(issued.key, undefined, socket)).toMatchObject({ valid: true });
+    expect(hashes.count).toBe(3);
+    expect(() => createKeyward({ lru: { perConnection: 'yes' as never } })).toThrowError(
+      /option "lru\.perConnection" must be a boolean; got "yes"/,
+    );
   });
 });
 

@@ -21,9 +21,26 @@ import {
   validResult,
 } from './verify-result.js';
 
+/**
+ * The request facts as plain data for an event. An adapter may pass a lazy view of
+ * its request (getters, read only here, on the rarer paths that emit), and an event
+ * must not keep that alive or lose the facts when serialised.
+ */
+function snapshotContext(context: VerifyContext | undefined): VerifyContext | undefined {
+  if (context === undefined) return undefined;
+  const { method, path, ip } = context;
+  return {
+    ...(method === undefined ? {} : { method }),
+    ...(path === undefined ? {} : { path }),
+    ...(ip === undefined ? {} : { ip }),
+  };
+}
+
 /** One LRU entry: the key as last loaded, when, and its results built once. */
 interface Entry {
   readonly key: LiveKey;
+  /** Set when the LRU lets go of the entry (invalidated, replaced, evicted): a connection memo must not use it. */
+  dropped: boolean;
   readonly loadedAt: number;
   /** Verifier epoch at load: an entry older than the last bus reset must be re-confirmed. */
   readonly epoch: number;
@@ -46,6 +63,37 @@ export interface VerifierConfig {
   negativeTtl: number;
   usage: UsageRecorder;
   usageResolution: number;
+  /** Remember per connection the last key presented on it (see `ConnectionMemo`). */
+  perConnection: boolean;
+}
+
+/**
+ * The last key one connection presented and the LRU entry it resolved to. Machine
+ * clients send the same key on every request of a keep-alive connection; comparing
+ * it with the last one (in constant time) skips the checksum, the SHA-256 and the
+ * LRU lookup. The memo holds the plaintext only in this process's memory, as long
+ * as the connection lives (its requests held it already), and it is never written
+ * anywhere. It decides only while its entry is what the LRU would answer: not
+ * dropped, within max age, confirmed since the last bus reset.
+ */
+interface ConnectionMemo {
+  presented: string;
+  entry: Entry;
+}
+
+/**
+ * True when `presented` is the key `expected`, compared without an early exit, so the
+ * time taken does not say how much of a guess matched the key the connection
+ * presented before (behind a reverse proxy, one connection carries many clients).
+ * Plain JavaScript on purpose: under load a call into native code (TextEncoder,
+ * Buffer, crypto.timingSafeEqual) costs a request more than this loop.
+ */
+function sameKey(expected: string, presented: string): boolean {
+  const length = expected.length;
+  if (presented.length !== length) return false;
+  let diff = 0;
+  for (let i = 0; i < length; i++) diff |= expected.charCodeAt(i) ^ presented.charCodeAt(i);
+  return diff === 0;
 }
 
 /**
@@ -62,34 +110,66 @@ export class Verifier {
   private epoch = 0;
   private resetEpoch = 0;
   private readonly invalidatedAt: LRUCache<string, number>;
+  private readonly connections: WeakMap<object, ConnectionMemo> | undefined;
 
   constructor(private readonly config: VerifierConfig) {
-    this.lru = new LRUCache({ max: config.lruMax });
+    this.lru = new LRUCache({
+      max: config.lruMax,
+      dispose: (entry) => {
+        entry.dropped = true;
+      },
+    });
+    this.connections = config.perConnection ? new WeakMap() : undefined;
     this.negative = new LRUCache({ max: config.negativeMax });
     this.invalidatedAt = new LRUCache({ max: Math.max(1024, config.lruMax) });
   }
 
-  async verify(presented: unknown, context?: VerifyContext): Promise<VerifyResult> {
-    return this.verifyFast(presented, context);
+  async verify(presented: unknown, context?: VerifyContext, connection?: object): Promise<VerifyResult> {
+    return this.verifyFast(presented, context, connection);
   }
 
   /**
    * The same decision as `verify`, answered synchronously when it needs no I/O
    * (garbage, an LRU hit, a remembered unknown key) and as a promise otherwise, so
-   * an adapter's hot path need not pay for a promise per request.
+   * an adapter's hot path need not pay for a promise per request. `connection` (the
+   * request's socket) lets a keep-alive client's repeated key skip the hash.
    */
-  verifyFast(presented: unknown, context?: VerifyContext): VerifyResult | Promise<VerifyResult> {
+  verifyFast(presented: unknown, context?: VerifyContext, connection?: object): VerifyResult | Promise<VerifyResult> {
     if (presented === undefined || presented === null || presented === '') return MISSING;
+    let memo: ConnectionMemo | undefined;
+    if (connection !== undefined && this.connections !== undefined && typeof presented === 'string') {
+      memo = this.connections.get(connection);
+      if (memo !== undefined && sameKey(memo.presented, presented)) {
+        const now = this.config.clock.now();
+        if (this.usable(memo.entry, now)) return this.decide(memo.entry, now, context);
+      }
+    }
     if (checkKeyFormat(presented, this.config.prefix) !== undefined) return MALFORMED;
     const keyHash = this.config.hasher(presented as string);
     const now = this.config.clock.now();
     const entry = this.lru.get(keyHash);
-    if (entry !== undefined && now - entry.loadedAt < this.config.maxAge && entry.epoch >= this.resetEpoch) {
+    if (entry !== undefined && this.usable(entry, now)) {
+      if (connection !== undefined) this.memorize(connection, memo, presented as string, entry);
       return this.decide(entry, now, context);
     }
     const negativeUntil = this.negative.get(keyHash);
     if (negativeUntil !== undefined && now < negativeUntil) return this.unknown(keyHash, now, context);
-    return this.miss(keyHash, now, context, entry);
+    return this.miss(presented as string, keyHash, now, context, entry, connection);
+  }
+
+  /** An LRU entry may decide on its own: within max age and confirmed since the last bus reset. */
+  private usable(entry: Entry, now: number): boolean {
+    return !entry.dropped && now - entry.loadedAt < this.config.maxAge && entry.epoch >= this.resetEpoch;
+  }
+
+  private memorize(connection: object, memo: ConnectionMemo | undefined, presented: string, entry: Entry): void {
+    if (this.connections === undefined) return;
+    if (memo === undefined) {
+      this.connections.set(connection, { presented, entry });
+    } else {
+      memo.presented = presented;
+      memo.entry = entry;
+    }
   }
 
   /** Drops one key from this process's caches (after a local change or a bus message). */
@@ -132,7 +212,7 @@ export class Verifier {
           keyId: id,
           fingerprint,
           graceUntil: entry.key.graceUntil,
-          context,
+          context: snapshotContext(context),
         });
       }
       return entry.valid;
@@ -157,11 +237,18 @@ export class Verifier {
       fingerprint: result.fingerprint as string,
       clientId: result.clientId,
       keyId: result.keyId,
-      context,
+      context: snapshotContext(context),
     });
   }
 
-  private async miss(keyHash: string, now: number, context: VerifyContext | undefined, stale: Entry | undefined): Promise<VerifyResult> {
+  private async miss(
+    presented: string,
+    keyHash: string,
+    now: number,
+    context: VerifyContext | undefined,
+    stale: Entry | undefined,
+    connection: object | undefined,
+  ): Promise<VerifyResult> {
     let key: LiveKey | null;
     try {
       key = await this.load(keyHash);
@@ -175,8 +262,12 @@ export class Verifier {
     }
     if (key === null) return this.unknown(keyHash, now, context);
     const cached = this.lru.get(keyHash);
-    const entry = cached !== undefined && cached.key === key ? cached : this.entryFor(key, now);
-    return this.decide(entry, now, context);
+    if (cached !== undefined && cached.key === key) {
+      // Only an entry the LRU holds may be remembered for the connection: it is dropped with it.
+      if (connection !== undefined) this.memorize(connection, this.connections?.get(connection), presented, cached);
+      return this.decide(cached, now, context);
+    }
+    return this.decide(this.entryFor(key, now), now, context);
   }
 
   /** Concurrent misses for one hash share one lookup. */
@@ -248,6 +339,14 @@ export class Verifier {
   }
 
   private entryFor(key: LiveKey, now: number): Entry {
-    return { key, loadedAt: now, epoch: this.epoch, valid: validResult(key), refused: undefined, lastTouch: Number.NEGATIVE_INFINITY };
+    return {
+      key,
+      dropped: false,
+      loadedAt: now,
+      epoch: this.epoch,
+      valid: validResult(key),
+      refused: undefined,
+      lastTouch: Number.NEGATIVE_INFINITY,
+    };
   }
 }

@@ -1,4 +1,12 @@
-import { type AuthOutcome, authenticate, DEFAULT_RESPONSE_CONFIG, type Keyward, scopeError, type ValidKey } from '@keyward/core';
+import {
+  type AuthOutcome,
+  authenticate,
+  DEFAULT_RESPONSE_CONFIG,
+  type HttpRequestLike,
+  type Keyward,
+  scopeError,
+  type ValidKey,
+} from '@keyward/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
   type ApiKeyAuthOptions,
@@ -16,6 +24,31 @@ declare global {
       /** The verified API key, set by `apiKeyAuth()`. */
       apiKey?: ValidKey;
     }
+  }
+}
+
+/**
+ * The request as the core reads it. `path` and `ip` are getters: `req.ip` runs
+ * proxy-addr under the `trust proxy` setting, and the core asks for it only when it
+ * needs it (a failure, an event), not for every good key.
+ */
+class ExpressRequestView implements HttpRequestLike {
+  readonly headers: HttpRequestLike['headers'];
+  readonly method: string;
+  readonly connection: object | undefined;
+
+  constructor(private readonly req: Request) {
+    this.headers = req.headers;
+    this.connection = req.socket;
+    this.method = req.method;
+  }
+
+  get path(): string {
+    return pathOf(this.req);
+  }
+
+  get ip(): string | undefined {
+    return this.req.ip;
   }
 }
 
@@ -46,7 +79,7 @@ export function apiKeyAuth(options?: ApiKeyAuthOptions): ApiKeyAuthMiddleware {
     next();
   }
   function proceed(keyward: Keyward, req: Request, res: Response, next: NextFunction): void | Promise<void> {
-    const outcome = authenticate(keyward, { headers: req.headers, method: req.method, path: pathOf(req), ip: req.ip }, http);
+    const outcome = authenticate(keyward, new ExpressRequestView(req), http);
     return outcome instanceof Promise ? outcome.then((o) => finish(o, req, res, next)) : finish(outcome, req, res, next);
   }
   const middleware = ((req, res, next) => {

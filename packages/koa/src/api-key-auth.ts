@@ -2,6 +2,7 @@ import {
   type AuthOutcome,
   authenticate,
   DEFAULT_RESPONSE_CONFIG,
+  type HttpRequestLike,
   type Keyward,
   type ResponseConfig,
   scopeError,
@@ -24,27 +25,54 @@ export interface ApiKeyAuthMiddleware extends Middleware {
 }
 
 /**
+ * The request as the core reads it. `path` and `ip` are getters: Koa parses the URL
+ * and resolves the address (`app.proxy`) on first use, and the core asks only when
+ * it needs them (a failure, an event), not for every good key.
+ */
+class KoaRequestView implements HttpRequestLike {
+  readonly headers: HttpRequestLike['headers'];
+  readonly method: string;
+  readonly connection: object | undefined;
+
+  constructor(private readonly ctx: Context) {
+    this.headers = ctx.req.headers;
+    this.connection = ctx.req.socket;
+    this.method = ctx.req.method ?? ctx.method;
+  }
+
+  get path(): string {
+    return this.ctx.path;
+  }
+
+  get ip(): string {
+    return this.ctx.ip;
+  }
+}
+
+/** Applies an outcome to `ctx`: `true` to go on, or the error handled (`false`). */
+function settle(config: KoaConfig, ctx: Context, next: Next, outcome: AuthOutcome): boolean | Promise<boolean> {
+  if (!outcome.ok) {
+    const handled = config.onError(outcome.error, ctx, next);
+    return handled instanceof Promise ? handled.then(() => false) : false;
+  }
+  ctx.state.apiKey = outcome.key;
+  if (outcome.headers !== undefined) ctx.set(outcome.headers);
+  return true;
+}
+
+function verified(config: KoaConfig, ctx: Context, next: Next, keyward: Keyward): boolean | Promise<boolean> {
+  const outcome = authenticate(keyward, new KoaRequestView(ctx), config.http);
+  return outcome instanceof Promise ? outcome.then((o) => settle(config, ctx, next, o)) : settle(config, ctx, next, outcome);
+}
+
+/**
  * Verifies the key of `ctx`; on success sets `ctx.state.apiKey` (and grace headers)
  * and answers `true`. Synchronous when nothing needs I/O (a cached key, an
- * in-memory limiter), a promise otherwise.
+ * in-memory limiter), a promise otherwise; no closure is made on that path.
  */
 export function authenticateContext(config: KoaConfig, ctx: Context, next: Next): boolean | Promise<boolean> {
-  const { http } = config;
-  const settle = (outcome: AuthOutcome): boolean | Promise<boolean> => {
-    if (!outcome.ok) {
-      const handled = config.onError(outcome.error, ctx, next);
-      return handled instanceof Promise ? handled.then(() => false) : false;
-    }
-    ctx.state.apiKey = outcome.key;
-    if (outcome.headers !== undefined) ctx.set(outcome.headers);
-    return true;
-  };
-  const verified = (keyward: Keyward): boolean | Promise<boolean> => {
-    const outcome = authenticate(keyward, { headers: ctx.headers, method: ctx.method, path: ctx.path, ip: ctx.ip }, http);
-    return outcome instanceof Promise ? outcome.then(settle) : settle(outcome);
-  };
-  const pending = http.keyward();
-  return pending instanceof Promise ? pending.then(verified) : verified(pending);
+  const keyward = config.http.keyward();
+  return keyward instanceof Promise ? keyward.then((k) => verified(config, ctx, next, k)) : verified(config, ctx, next, keyward);
 }
 
 /**

@@ -1,9 +1,40 @@
-import { type ApiKeyHttpError, type AuthOutcome, authenticate, type Keyward, scopeError } from '@keyward/core';
+import { type ApiKeyHttpError, type AuthOutcome, authenticate, type HttpRequestLike, type Keyward, scopeError } from '@keyward/core';
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { API_KEY_CONFIG, IS_PUBLIC, REQUIRED_SCOPES } from './constants.js';
 import { type PlatformRequest, pathOf, setHeaders, toNestException } from './http-platform.js';
 import type { NestApiKeyConfig } from './options.js';
+
+/**
+ * The request as the core reads it, on Express or Fastify. `path` and `ip` are
+ * getters: the core reads them only when it needs them (a failure, an event), and
+ * Express's `req.ip` runs proxy-addr on every read.
+ */
+class PlatformRequestView implements HttpRequestLike {
+  readonly headers: HttpRequestLike['headers'];
+  readonly method: string;
+  readonly connection: object | undefined;
+
+  constructor(private readonly req: PlatformRequest) {
+    this.headers = req.headers;
+    this.connection = req.socket;
+    this.method = req.method;
+  }
+
+  get path(): string {
+    return pathOf(this.req);
+  }
+
+  get ip(): string | undefined {
+    return this.req.ip;
+  }
+}
+
+/** What the decorators say about one route: read once per handler, not per request (metadata is fixed at startup). */
+interface RouteMetadata {
+  readonly isPublic: boolean;
+  readonly scopes: readonly string[];
+}
 
 /**
  * Verifies the request's API key (`@UseGuards(ApiKeyGuard)`, or globally as
@@ -14,12 +45,6 @@ import type { NestApiKeyConfig } from './options.js';
  * `@Public()` skips it; `@Scopes()` adds required scopes. Runs once per request even
  * when both a global and a route guard apply.
  */
-/** What the decorators say about one route: read once per handler, not per request (metadata is fixed at startup). */
-interface RouteMetadata {
-  readonly isPublic: boolean;
-  readonly scopes: readonly string[];
-}
-
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   /** Per controller class, per handler: an inherited handler can sit under differently decorated classes. */
@@ -37,19 +62,27 @@ export class ApiKeyGuard implements CanActivate {
     if (route.isPublic) return true;
     if (context.getType() !== 'http')
       throw new Error('@keyward/nest: ApiKeyGuard protects HTTP routes only; mark other handlers @Public()');
-    const http = context.switchToHttp();
-    const req = http.getRequest<PlatformRequest>();
-    const res = http.getResponse<unknown>();
+    // The HTTP arguments are [request, response, next]; switchToHttp() would build three closures per request.
+    const req = context.getArgByIndex<PlatformRequest>(0);
+    const res = context.getArgByIndex<unknown>(1);
     if (req.apiKey !== undefined) return this.scopesHeld(route, req, context, res);
-    const { http: config } = this.config;
-    const verified = (keyward: Keyward): boolean | Promise<boolean> => {
-      const outcome = authenticate(keyward, { headers: req.headers, method: req.method, path: pathOf(req), ip: req.ip }, config);
-      return outcome instanceof Promise
-        ? outcome.then((o) => this.settle(o, route, req, context, res))
-        : this.settle(outcome, route, req, context, res);
-    };
-    const pending = config.keyward();
-    return pending instanceof Promise ? pending.then(verified) : verified(pending);
+    const keyward = this.config.http.keyward();
+    return keyward instanceof Promise
+      ? keyward.then((k) => this.verified(k, route, req, context, res))
+      : this.verified(keyward, route, req, context, res);
+  }
+
+  private verified(
+    keyward: Keyward,
+    route: RouteMetadata,
+    req: PlatformRequest,
+    context: ExecutionContext,
+    res: unknown,
+  ): boolean | Promise<boolean> {
+    const outcome = authenticate(keyward, new PlatformRequestView(req), this.config.http);
+    return outcome instanceof Promise
+      ? outcome.then((o) => this.settle(o, route, req, context, res))
+      : this.settle(outcome, route, req, context, res);
   }
 
   private settle(

@@ -9,6 +9,8 @@ export interface PlatformRequest {
   url: string;
   originalUrl?: string;
   ip?: string;
+  /** The connection (Node's socket on Express, Fastify's `request.socket`). */
+  socket?: object;
   /** The verified key, set by `ApiKeyGuard`. */
   apiKey?: ValidKey;
 }

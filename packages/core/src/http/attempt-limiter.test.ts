@@ -19,6 +19,15 @@ describe('MemoryAttemptLimiter', () => {
     expect(limiter.hit('a')).toBe(0); // a new window
   });
 
+  it('is quiet while it counts nobody, so the hot path can skip it', () => {
+    const limiter = new MemoryAttemptLimiter({ max: 2 });
+    expect(limiter.quiet()).toBe(true);
+    limiter.hit('10.0.0.1');
+    expect(limiter.quiet()).toBe(false);
+    limiter.reset('10.0.0.1');
+    expect(limiter.quiet()).toBe(true);
+  });
+
   it('forgets a source on reset, and bounds the sources it remembers', () => {
     const limiter = new MemoryAttemptLimiter({ max: 1, maxSources: 2 });
     limiter.hit('a');

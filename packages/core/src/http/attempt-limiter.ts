@@ -17,6 +17,13 @@ export interface AttemptLimiter {
   hit(source: string): number | Promise<number>;
   /** Forgets `source`'s failures. */
   reset(source: string): void | Promise<void>;
+  /**
+   * Optional, synchronous: `true` when no source has a failure counted, so `check`
+   * would answer `0` for any source. Lets the hot path skip the check and the
+   * resolving of the client address. A shared limiter (Redis) cannot know this
+   * without I/O and leaves it out.
+   */
+  quiet?(): boolean;
 }
 
 export interface MemoryAttemptLimiterOptions {
@@ -57,6 +64,10 @@ export class MemoryAttemptLimiter implements AttemptLimiter {
     if (typeof clock?.now !== 'function') throw invalidOption('limiter.clock', clock, 'must have a now() method');
     this.clock = clock;
     this.windows = new LRUCache({ max: positiveInt(options.maxSources, 'limiter.maxSources', 10_000) });
+  }
+
+  quiet(): boolean {
+    return this.windows.size === 0;
   }
 
   check(source: string): number {

@@ -85,6 +85,40 @@ describe('authenticate', () => {
     ]);
   });
 
+  it('reads path and ip only when it needs them, and hands events plain data', async () => {
+    const { keyward, config, rejected } = setup();
+    const issued = await keyward.issue('acme');
+    const reads: string[] = [];
+    // A lazy request view, as the adapters pass: getters that say when they are read.
+    const view = (headers: Record<string, string>, socket?: object) => ({
+      headers,
+      method: 'GET',
+      connection: socket,
+      get path() {
+        reads.push('path');
+        return '/orders';
+      },
+      get ip() {
+        reads.push('ip');
+        return '192.0.2.7';
+      },
+    });
+    const socket = {};
+    for (let i = 0; i < 3; i++)
+      expect((await authenticate(keyward, view({ authorization: `Bearer ${issued.key}` }, socket), config)).ok).toBe(true);
+    expect(reads).toEqual([]); // a good key, nothing counted by the limiter: no address resolved
+    await keyward.revoke(issued.id, { reason: 'test' });
+    await authenticate(keyward, view({ authorization: `Bearer ${issued.key}` }, socket), config);
+    expect(reads).toContain('ip'); // the failure is counted for its source
+    const event = rejected.at(-1);
+    expect(event?.context).toEqual({ method: 'GET', path: '/orders', ip: '192.0.2.7' });
+    expect(Object.getOwnPropertyDescriptor(event?.context, 'ip')?.value).toBe('192.0.2.7'); // data, not a getter
+    // Now that the limiter counts this source, it asks for the address on every request.
+    reads.length = 0;
+    await authenticate(keyward, view({ authorization: 'Bearer nope' }), config);
+    expect(reads).toContain('ip');
+  });
+
   it('enforces the scopes option with a 403 naming them', async () => {
     const { keyward, request } = setup({ scopes: ['orders:write', 'orders:read'] });
     const issued = await keyward.issue('acme', { scopes: ['orders:read'] });

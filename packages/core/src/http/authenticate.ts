@@ -2,6 +2,7 @@ import type { Keyward } from '../keyward.js';
 import { errorFields } from '../logger.js';
 import type { ValidKey, VerifyResult } from '../verify-result.js';
 import type { ApiKeyHttpError } from './api-key-http-error.js';
+import type { AttemptLimiter } from './attempt-limiter.js';
 import { extractKey, type HttpRequestLike } from './extract-key.js';
 import type { HttpAuthConfig } from './http-options.js';
 import type { ResponseConfig } from './responses.js';
@@ -20,7 +21,11 @@ export type AuthOutcome =
   | { readonly ok: true; readonly key: ValidKey; readonly headers: Readonly<Record<string, string>> | undefined }
   | { readonly ok: false; readonly error: ApiKeyHttpError };
 
-/** Source key of the attempt limiter: the address the framework resolved (trusted-proxy aware). */
+/**
+ * Source key of the attempt limiter: the address the framework resolved (trusted-proxy
+ * aware). Read only when the limiter needs it: resolving it costs a framework real work
+ * (Express runs proxy-addr), and most requests come while nothing is being counted.
+ */
 function sourceOf(request: HttpRequestLike): string {
   return request.ip || 'unknown';
 }
@@ -30,16 +35,25 @@ function sourceOf(request: HttpRequestLike): string {
  * the request through to verification. A synchronous limiter (the in-memory one)
  * answers without a promise, so the common path adds no await.
  */
-function limiterCall(keyward: Keyward, what: string, call: () => number | Promise<number>): number | Promise<number> {
+function limiterCall(keyward: Keyward, what: 'check' | 'hit', limiter: AttemptLimiter, source: string): number | Promise<number> {
   const down = (error: unknown): number => {
     keyward.config.logger.warn({ ...errorFields(error) }, `keyward: attempt limiter ${what} failed; not limiting this request`);
     return 0;
   };
   try {
-    const answer = call();
+    const answer = what === 'check' ? limiter.check(source) : limiter.hit(source);
     return typeof answer === 'number' ? answer : answer.catch(down);
   } catch (error) {
     return down(error);
+  }
+}
+
+/** A `quiet()` that throws counts as "not quiet": the limiter is then asked as usual. */
+function isQuiet(limiter: AttemptLimiter): boolean {
+  try {
+    return limiter.quiet?.() === true;
+  } catch {
+    return false;
   }
 }
 
@@ -49,56 +63,66 @@ function failed(error: ApiKeyHttpError): AuthOutcome {
 
 /**
  * The whole of an adapter's work, framework-free: extract the key → ask the
- * limiter whether this source is blocked (429) → `keyward.verify(key, { method,
- * path, ip })` (which emits `key.rejected` with that context) → count a failure →
- * check scopes. Never throws for a request's sake: every outcome is an
- * `AuthOutcome`, returned as is when nothing needed I/O (a cached key, an
- * in-memory limiter: the common case, with no promise per request) and as a
- * promise otherwise. A missing key and an unavailable store are not counted as
+ * limiter whether this source is blocked (429) → `keyward.verify(key, request)`
+ * (which emits `key.rejected` with the request's method, path and address) →
+ * count a failure → check scopes. Never throws for a request's sake: every
+ * outcome is an `AuthOutcome`, returned as is when nothing needed I/O (a cached
+ * key, an in-memory limiter: the common case, with no promise per request) and as
+ * a promise otherwise. A missing key and an unavailable store are not counted as
  * failed attempts; malformed credentials and refused keys are.
+ *
+ * `request.path` and `request.ip` may be getters: they are read only when needed
+ * (a limiter with something counted, a failure to count, an event to emit), so an
+ * adapter can hand over a lazy view of its request.
  */
 export function authenticate(keyward: Keyward, request: HttpRequestLike, config: HttpAuthConfig): AuthOutcome | Promise<AuthOutcome> {
   const { limiter } = config;
-  if (limiter === undefined) return afterLimiter(keyward, request, config, '');
-  const source = sourceOf(request);
-  const check = limiterCall(keyward, 'check', () => limiter.check(source));
+  // A limiter that counts nobody would answer 0 for every source: skip it, and the address.
+  if (limiter === undefined || isQuiet(limiter)) return afterLimiter(keyward, request, config);
+  const check = limiterCall(keyward, 'check', limiter, sourceOf(request));
   if (typeof check !== 'number')
-    return check.then((wait) => (wait > 0 ? failed(tooManyAttemptsError(wait)) : afterLimiter(keyward, request, config, source)));
-  return check > 0 ? failed(tooManyAttemptsError(check)) : afterLimiter(keyward, request, config, source);
+    return check.then((wait) => (wait > 0 ? failed(tooManyAttemptsError(wait)) : afterLimiter(keyward, request, config)));
+  return check > 0 ? failed(tooManyAttemptsError(check)) : afterLimiter(keyward, request, config);
 }
 
 /**
  * The rest of `authenticate`, synchronous as long as nothing needs I/O: with a
  * cached key and an in-memory limiter, no promise is made per request.
  */
-function afterLimiter(
-  keyward: Keyward,
-  request: HttpRequestLike,
-  config: HttpAuthConfig,
-  source: string,
-): AuthOutcome | Promise<AuthOutcome> {
+function afterLimiter(keyward: Keyward, request: HttpRequestLike, config: HttpAuthConfig): AuthOutcome | Promise<AuthOutcome> {
   const presented = extractKey(request, config.extraction);
   if (presented === undefined) return failed(missingKeyError(config));
-  if (typeof presented !== 'string') return counted(keyward, config, source, failed(invalidRequestError(config, presented)));
-  const result = keyward.verifyFast(presented, { method: request.method, path: request.path, ip: request.ip });
-  return result instanceof Promise ? result.then((r) => decided(keyward, config, source, r)) : decided(keyward, config, source, result);
+  if (typeof presented !== 'string') return counted(keyward, config, request, failed(invalidRequestError(config, presented)));
+  // The request is the verify context: the verifier copies method, path and ip out of it only for an event.
+  const result = keyward.verifyFast(presented, request, request.connection);
+  return result instanceof Promise ? result.then((r) => decided(keyward, config, request, r)) : decided(keyward, config, request, result);
 }
 
-function decided(keyward: Keyward, config: HttpAuthConfig, source: string, result: VerifyResult): AuthOutcome | Promise<AuthOutcome> {
+function decided(
+  keyward: Keyward,
+  config: HttpAuthConfig,
+  request: HttpRequestLike,
+  result: VerifyResult,
+): AuthOutcome | Promise<AuthOutcome> {
   if (!result.valid) {
     const error = failed(rejectionError(config, result));
-    return result.reason === 'unavailable' ? error : counted(keyward, config, source, error);
+    return result.reason === 'unavailable' ? error : counted(keyward, config, request, error);
   }
   if (config.scopes.length > 0 && !hasScopes(result, config.scopes)) return failed(insufficientScopeError(config, config.scopes));
   // The clock is read only for a key in its grace period (the Deprecation header).
   return { ok: true, key: result, headers: result.sunset === null ? undefined : validKeyHeaders(result, keyward.config.clock.now()) };
 }
 
-/** Counts a failed attempt for the source, then answers `outcome`. */
-function counted(keyward: Keyward, config: HttpAuthConfig, source: string, outcome: AuthOutcome): AuthOutcome | Promise<AuthOutcome> {
+/** Counts a failed attempt for the request's source, then answers `outcome`. */
+function counted(
+  keyward: Keyward,
+  config: HttpAuthConfig,
+  request: HttpRequestLike,
+  outcome: AuthOutcome,
+): AuthOutcome | Promise<AuthOutcome> {
   const { limiter } = config;
   if (limiter === undefined) return outcome;
-  const hit = limiterCall(keyward, 'hit', () => limiter.hit(source));
+  const hit = limiterCall(keyward, 'hit', limiter, sourceOf(request));
   return typeof hit === 'number' ? outcome : hit.then(() => outcome);
 }
 

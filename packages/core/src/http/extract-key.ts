@@ -1,7 +1,12 @@
 /** Request headers as Node (and every framework on it) exposes them: lower-case names. */
 export type HttpHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
 
-/** What an adapter hands to the core: the parts of a request keyward reads. */
+/**
+ * What an adapter hands to the core: the parts of a request keyward reads. Any of
+ * them may be a getter: `path` and `ip` are read only when needed (a counted failure,
+ * a limiter with something counted, an event), so an adapter passes a lazy view and
+ * a request with a good cached key never pays for resolving them.
+ */
 export interface HttpRequestLike {
   readonly headers: HttpHeaders;
   readonly method?: string | undefined;
@@ -9,6 +14,12 @@ export interface HttpRequestLike {
   readonly path?: string | undefined;
   /** The client address as the framework resolved it (honouring its trusted-proxy setting). */
   readonly ip?: string | undefined;
+  /**
+   * The request's connection (`req.socket`): lets a keep-alive client's repeated key
+   * skip the hash (see the `lru.perConnection` option). Any object that lives as long
+   * as the connection will do; leave it out to hash every request.
+   */
+  readonly connection?: object | undefined;
 }
 
 /** A custom extractor: the presented key, or `undefined`/`null` when the request carries none. */
@@ -70,6 +81,12 @@ function bearer(value: string | readonly string[], maxLength: number): string | 
     return bearer(value[0] ?? '', maxLength);
   }
   if (value.length > maxLength) return TOO_LONG;
+  // The common case first: exactly `Bearer <token>` (Node has already stripped the
+  // value's outer whitespace), one slice and one regex test.
+  if (value.startsWith('Bearer ') && value.charCodeAt(7) !== 32) {
+    const token = value.slice(7);
+    if (SIMPLE.test(token)) return token;
+  }
   const trimmed = value.trim();
   const space = trimmed.indexOf(' ');
   const scheme = space === -1 ? trimmed : trimmed.slice(0, space);
