@@ -10,12 +10,13 @@
 // `Authorization: Bearer <key>`. autocannon runs here, in the parent; with taskset and two
 // or more CPUs it is pinned to CPU 0 and every server to CPU 1, so they do not trade cores
 // (and caches) between rounds (BENCH_PIN=0 leaves placement to the OS). Rounds alternate
-// (the order rotates every round) after one discarded warm-up round each; figures are
+// (the order rotates every round) after a discarded warm-up of each server (5 s: Express and
+// Nest servers still got faster after 2 s, which flattered whichever side warmed less); figures are
 // medians over the rounds. Beside req/s and latency, each server reports its own CPU time,
 // so CPU µs per request shows what auth costs even when the load generator is the limit.
 // Ends with one line:
 //   RESULT express_ratio=… koa_ratio=… nest_ratio=…   (ratio = median auth req/s / median baseline req/s)
-// Env: BENCH_ROUNDS (default 10), BENCH_ROUND_MS (2000), BENCH_CONNECTIONS (10),
+// Env: BENCH_ROUNDS (default 10), BENCH_ROUND_MS (2000), BENCH_WARMUP_MS (5000), BENCH_CONNECTIONS (10),
 // BENCH_FRAMEWORKS (express,koa,nest), BENCH_MODES (baseline,auth; also noop, verify, core and
 // floor, see bench/lib/http-app.mjs), BENCH_PIN (1), BENCH_CPU_PROF=<dir> (write a --cpu-prof
 // of each server there, sampled every 50 µs).
@@ -30,6 +31,7 @@ import { runBench } from './lib/run-bench.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 2000);
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 5000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const FRAMEWORKS = (process.env.BENCH_FRAMEWORKS ?? 'express,koa,nest').split(',');
 const MODES = [...new Set(['baseline', 'auth', ...(process.env.BENCH_MODES ?? '').split(',').filter(Boolean)])];
@@ -133,7 +135,7 @@ async function benchFramework(framework) {
   const authKey = servers.find((s) => s.mode === 'auth').key;
   for (const server of servers) server.sendKey = server.key ?? authKey;
   await sanity(servers);
-  for (const server of servers) await load(server, ROUND_MS); // warm-up (JIT, connections), discarded
+  for (const server of servers) await load(server, WARMUP_MS); // warm-up (JIT tiers, heap sizing, connections), discarded
   const rounds = Object.fromEntries(MODES.map((mode) => [mode, []]));
   for (let r = 0; r < ROUNDS; r++) {
     // Rotate the order every round, so no mode always runs first (or right after another).
@@ -183,8 +185,8 @@ async function main() {
       `node ${process.version}, ${cpu.length} cpus (${cpu[0]?.model ?? '?'}), load average ${os.loadavg()[0].toFixed(2)}`,
   );
   console.log(
-    `  autocannon ${CONNECTIONS} connections in this process${pinned ? ' (CPU 0)' : ''}, each server in its own process${pinned ? ' (CPU 1)' : ''}; per framework one ` +
-      `discarded warm-up round each, then ${ROUNDS} rounds of ${ROUND_MS / 1000} s, alternating; medians\n`,
+    `  autocannon ${CONNECTIONS} connections in this process${pinned ? ' (CPU 0)' : ''}, each server in its own process${pinned ? ' (CPU 1)' : ''}; per framework a ` +
+      `discarded warm-up of ${WARMUP_MS / 1000} s per server, then ${ROUNDS} rounds of ${ROUND_MS / 1000} s, alternating; medians\n`,
   );
   const results = [];
   for (const framework of FRAMEWORKS) {
