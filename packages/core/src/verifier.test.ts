@@ -55,6 +55,24 @@ function setup(extra: Parameters<typeof createKeyward>[0] = {}) {
   return { clock, store, keyward };
 }
 
+/** An in-process bus that records what is published and hands out the subscriber's handlers. */
+function recordingBus() {
+  let handlers: InvalidationHandlers | undefined;
+  const published: string[] = [];
+  const bus: InvalidationBus = {
+    async publish(hash) {
+      published.push(hash);
+    },
+    async subscribe(h) {
+      handlers = h;
+      return async () => {
+        handlers = undefined;
+      };
+    },
+  };
+  return { bus, published, handlers: () => handlers };
+}
+
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
 process.on('unhandledRejection', onUnhandled);
@@ -216,19 +234,7 @@ describe('verify with a shared cache and a bus', () => {
   });
 
   it('drops a key when the bus says so, and everything on reset', async () => {
-    let handlers: InvalidationHandlers | undefined;
-    const published: string[] = [];
-    const bus: InvalidationBus = {
-      async publish(hash) {
-        published.push(hash);
-      },
-      async subscribe(h) {
-        handlers = h;
-        return async () => {
-          handlers = undefined;
-        };
-      },
-    };
+    const { bus, published, handlers: current } = recordingBus();
     const store = new InstrumentedStore();
     const clock = new ManualClock();
     const admin = createKeyward({ store, bus, clock });
@@ -238,25 +244,18 @@ describe('verify with a shared cache and a bus', () => {
     await admin.revoke(issued.id, { reason: 'test' });
     expect(published).toHaveLength(2);
     expect(await api.verify(issued.key)).toMatchObject({ valid: true }); // stale until the bus speaks
-    handlers?.invalidate(published[1] as string);
+    current()?.invalidate(published[1] as string);
     expect(await api.verify(issued.key)).toMatchObject({ valid: false, reason: 'revoked' });
     const lookups = store.lookups;
-    handlers?.reset();
+    current()?.reset();
     await api.verify(issued.key);
     expect(store.lookups).toBe(lookups + 1);
     await api.close();
-    expect(handlers).toBeUndefined();
+    expect(current()).toBeUndefined();
   });
 
   it('after a bus reset, re-confirms every entry, but still decides from it when nothing can be reached', async () => {
-    let handlers: InvalidationHandlers | undefined;
-    const bus: InvalidationBus = {
-      publish: async () => {},
-      subscribe: async (h) => {
-        handlers = h;
-        return async () => {};
-      },
-    };
+    const { bus, handlers: current } = recordingBus();
     const store = new InstrumentedStore();
     const clock = new ManualClock();
     const admin = createKeyward({ store, clock });
@@ -266,18 +265,18 @@ describe('verify with a shared cache and a bus', () => {
     const dropped = await admin.issue('dropped');
     for (const k of [kept, revoked, dropped]) expect(await api.verify(k.key)).toMatchObject({ valid: true });
     await admin.revoke(revoked.id, { reason: 'message lost while the bus was down' });
-    handlers?.reset();
+    current()?.reset();
     // Store reachable: every entry is re-read, so the missed revocation is seen.
     const before = store.lookups;
     expect(await api.verify(revoked.key)).toMatchObject({ valid: false, reason: 'revoked' });
     expect(store.lookups).toBe(before + 1);
-    handlers?.reset();
+    current()?.reset();
     store.down = true;
     // Store unreachable: unconfirmed entries still decide until their max age...
     expect(await api.verify(kept.key)).toMatchObject({ valid: true });
     expect(await api.verify(revoked.key)).toMatchObject({ valid: false, reason: 'revoked' });
     // ...an invalidated one does not...
-    handlers?.invalidate(hashKey(dropped.key));
+    current()?.invalidate(hashKey(dropped.key));
     expect(await api.verify(dropped.key)).toMatchObject({ valid: false, reason: 'unavailable' });
     clock.advance(60_000);
     // ...and past the max age nothing does.
@@ -354,17 +353,7 @@ describe('verify: the per-connection memo', () => {
   });
 
   it('decides against the clock on every request, and lets go of a key that is revoked, reset or too old', async () => {
-    let handlers: InvalidationHandlers | undefined;
-    const published: string[] = [];
-    const bus: InvalidationBus = {
-      async publish(hash) {
-        published.push(hash);
-      },
-      async subscribe(h) {
-        handlers = h;
-        return async () => undefined;
-      },
-    };
+    const { bus, published, handlers: current } = recordingBus();
     const store = new InstrumentedStore();
     const clock = new ManualClock();
     const admin = createKeyward({ store, bus, clock });
@@ -384,13 +373,13 @@ describe('verify: the per-connection memo', () => {
     expect(await api.verify(issued.key, undefined, socket)).toMatchObject({ valid: true });
     expect(store.lookups).toBe(lookups + 1);
     // A bus reset: the memo's entry must be re-confirmed too.
-    handlers?.reset();
+    current()?.reset();
     lookups = store.lookups;
     expect(await api.verify(issued.key, undefined, socket)).toMatchObject({ valid: true });
     expect(store.lookups).toBe(lookups + 1);
     // Revoked elsewhere: once the bus says so, the memo answers no more.
     await admin.revoke(issued.id, { reason: 'leaked' });
-    handlers?.invalidate(published.at(-1) as string);
+    current()?.invalidate(published.at(-1) as string);
     expect(await api.verify(issued.key, undefined, socket)).toMatchObject({ valid: false, reason: 'revoked' });
     expect(hashes.count).toBe(3);
     await Promise.all([admin.close(), api.close()]);

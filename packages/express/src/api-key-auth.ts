@@ -2,8 +2,8 @@ import {
   type AuthOutcome,
   authenticate,
   DEFAULT_RESPONSE_CONFIG,
-  type HttpRequestLike,
   type Keyward,
+  NodeRequestView,
   scopeError,
   type ValidKey,
 } from '@keyward/core';
@@ -13,7 +13,6 @@ import {
   type ExpressConfig,
   type ExpressErrorHook,
   invalidOption,
-  pathOf,
   resolveExpressOptions,
   sendError,
 } from './options.js';
@@ -24,31 +23,6 @@ declare global {
       /** The verified API key, set by `apiKeyAuth()`. */
       apiKey?: ValidKey;
     }
-  }
-}
-
-/**
- * The request as the core reads it. `path` and `ip` are getters: `req.ip` runs
- * proxy-addr under the `trust proxy` setting, and the core asks for it only when it
- * needs it (a failure, an event), not for every good key.
- */
-class ExpressRequestView implements HttpRequestLike {
-  readonly headers: HttpRequestLike['headers'];
-  readonly method: string;
-  readonly connection: object | undefined;
-
-  constructor(private readonly req: Request) {
-    this.headers = req.headers;
-    this.connection = req.socket;
-    this.method = req.method;
-  }
-
-  get path(): string {
-    return pathOf(this.req);
-  }
-
-  get ip(): string | undefined {
-    return this.req.ip;
   }
 }
 
@@ -79,7 +53,7 @@ export function apiKeyAuth(options?: ApiKeyAuthOptions): ApiKeyAuthMiddleware {
     next();
   }
   function proceed(keyward: Keyward, req: Request, res: Response, next: NextFunction): void | Promise<void> {
-    const outcome = authenticate(keyward, new ExpressRequestView(req), http);
+    const outcome = authenticate(keyward, new NodeRequestView(req), http);
     return outcome instanceof Promise ? outcome.then((o) => finish(o, req, res, next)) : finish(outcome, req, res, next);
   }
   const middleware = ((req, res, next) => {

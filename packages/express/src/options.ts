@@ -40,10 +40,3 @@ export function resolveExpressOptions(options: ApiKeyAuthOptions = {}): ExpressC
     onError: onError ?? sendError,
   };
 }
-
-/** The request path without the query string (for `key.rejected` context). */
-export function pathOf(req: Request): string {
-  const url = req.originalUrl ?? req.url;
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
-}

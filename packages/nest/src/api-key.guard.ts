@@ -1,34 +1,9 @@
-import { type ApiKeyHttpError, type AuthOutcome, authenticate, type HttpRequestLike, type Keyward, scopeError } from '@keyward/core';
+import { type ApiKeyHttpError, type AuthOutcome, authenticate, type Keyward, NodeRequestView, scopeError } from '@keyward/core';
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { API_KEY_CONFIG, IS_PUBLIC, REQUIRED_SCOPES } from './constants.js';
-import { type PlatformRequest, pathOf, setHeaders, toNestException } from './http-platform.js';
+import { type PlatformRequest, setHeaders, toNestException } from './http-platform.js';
 import type { NestApiKeyConfig } from './options.js';
-
-/**
- * The request as the core reads it, on Express or Fastify. `path` and `ip` are
- * getters: the core reads them only when it needs them (a failure, an event), and
- * Express's `req.ip` runs proxy-addr on every read.
- */
-class PlatformRequestView implements HttpRequestLike {
-  readonly headers: HttpRequestLike['headers'];
-  readonly method: string;
-  readonly connection: object | undefined;
-
-  constructor(private readonly req: PlatformRequest) {
-    this.headers = req.headers;
-    this.connection = req.socket;
-    this.method = req.method;
-  }
-
-  get path(): string {
-    return pathOf(this.req);
-  }
-
-  get ip(): string | undefined {
-    return this.req.ip;
-  }
-}
 
 /** What the decorators say about one route: read once per handler, not per request (metadata is fixed at startup). */
 interface RouteMetadata {
@@ -79,7 +54,7 @@ export class ApiKeyGuard implements CanActivate {
     context: ExecutionContext,
     res: unknown,
   ): boolean | Promise<boolean> {
-    const outcome = authenticate(keyward, new PlatformRequestView(req), this.config.http);
+    const outcome = authenticate(keyward, new NodeRequestView(req), this.config.http);
     return outcome instanceof Promise
       ? outcome.then((o) => this.settle(o, route, req, context, res))
       : this.settle(outcome, route, req, context, res);

@@ -15,12 +15,6 @@ export interface PlatformRequest {
   apiKey?: ValidKey;
 }
 
-export function pathOf(req: PlatformRequest): string {
-  const url = req.originalUrl ?? req.url ?? '';
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
-}
-
 /** Sets headers through Nest's HTTP adapter, so it works on Express and Fastify alike. */
 export function setHeaders(host: HttpAdapterHost, response: unknown, headers: Readonly<Record<string, string>>): void {
   const adapter = host.httpAdapter;
