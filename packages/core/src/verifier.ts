@@ -140,6 +140,8 @@ export class Verifier {
     if (connection !== undefined && this.connections !== undefined && typeof presented === 'string') {
       memo = this.connections.get(connection);
       if (memo !== undefined && sameKey(memo.presented, presented)) {
+        // A memo hit does not refresh the entry's LRU recency (that lookup is what it
+        // saves): past `lru.max` live keys, a busy key may be evicted and is then re-read.
         const now = this.config.clock.now();
         if (this.usable(memo.entry, now)) return this.decide(memo.entry, now, context);
       }
