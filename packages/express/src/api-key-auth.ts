@@ -5,6 +5,7 @@ import {
   type Keyward,
   NodeRequestView,
   scopeError,
+  setRequestKey,
   type ValidKey,
 } from '@keyward/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -48,7 +49,7 @@ export function apiKeyAuth(options?: ApiKeyAuthOptions): ApiKeyAuthMiddleware {
       const handled = onError(outcome.error, req, res, next);
       return handled instanceof Promise ? handled.then(() => undefined) : undefined;
     }
-    req.apiKey = outcome.key;
+    setRequestKey(req, outcome.key);
     if (outcome.headers !== undefined) res.set(outcome.headers);
     next();
   }

@@ -1,4 +1,12 @@
-import { type ApiKeyHttpError, type AuthOutcome, authenticate, type Keyward, NodeRequestView, scopeError } from '@keyward/core';
+import {
+  type ApiKeyHttpError,
+  type AuthOutcome,
+  authenticate,
+  type Keyward,
+  NodeRequestView,
+  scopeError,
+  setRequestKey,
+} from '@keyward/core';
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { API_KEY_CONFIG, IS_PUBLIC, REQUIRED_SCOPES } from './constants.js';
@@ -68,7 +76,7 @@ export class ApiKeyGuard implements CanActivate {
     res: unknown,
   ): boolean | Promise<boolean> {
     if (!outcome.ok) return this.fail(outcome.error, context, res);
-    req.apiKey = outcome.key;
+    setRequestKey(req, outcome.key);
     if (outcome.headers !== undefined) setHeaders(this.host, res, outcome.headers);
     return this.scopesHeld(route, req, context, res);
   }
