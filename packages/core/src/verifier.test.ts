@@ -385,6 +385,15 @@ describe('verify: the per-connection memo', () => {
     await Promise.all([admin.close(), api.close()]);
   });
 
+  it('ignores a connection that is not an object instead of throwing', async () => {
+    const { keyward } = setup();
+    const issued = await keyward.issue('acme');
+    for (const connection of ['socket', 42, null]) {
+      expect(await keyward.verify(issued.key, undefined, connection as never)).toMatchObject({ valid: true });
+      expect(await keyward.verify(issued.key, undefined, connection as never)).toMatchObject({ valid: true });
+    }
+  });
+
   it('is switched off by lru.perConnection: false, and the option is validated', async () => {
     const { keyward } = setup({ lru: { perConnection: false } });
     const issued = await keyward.issue('acme');

@@ -136,6 +136,8 @@ export class Verifier {
    */
   verifyFast(presented: unknown, context?: VerifyContext, connection?: object): VerifyResult | Promise<VerifyResult> {
     if (presented === undefined || presented === null || presented === '') return MISSING;
+    // Only an object can key the memo (a WeakMap would throw on anything else): no memo, never an error.
+    if (connection !== undefined && (typeof connection !== 'object' || connection === null)) connection = undefined;
     let memo: ConnectionMemo | undefined;
     if (connection !== undefined && this.connections !== undefined && typeof presented === 'string') {
       memo = this.connections.get(connection);
