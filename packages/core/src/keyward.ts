@@ -80,6 +80,18 @@ export class Keyward {
     return this.verifier.verifyFast(key, context, connection);
   }
 
+  /**
+   * The per-connection memo alone (see `lru.perConnection`): the decision when
+   * `connection` presented exactly the key `source.slice(offset)` last (compared in
+   * place) and its cached entry may still decide, else `undefined`, and the caller
+   * takes `verifyFast`. For adapters' hot paths: a key seen verified on this
+   * connection needs no parsing again. Never throws.
+   */
+  verifyRepeat(source: string, offset: number, context: VerifyContext | undefined, connection: unknown): VerifyResult | undefined {
+    if (this.subscription === undefined && this.config.bus !== undefined) this.subscribe();
+    return this.verifier.verifyRepeat(source, offset, context, connection);
+  }
+
   issue(clientId: string, options?: IssueOptions): Promise<IssuedKey> {
     return issueKey(this.ops, clientId, options);
   }

@@ -394,6 +394,37 @@ describe('verify: the per-connection memo', () => {
     }
   });
 
+  it('verifyRepeat answers from the memo alone, reading the key in place, and is undefined for anything else', async () => {
+    const { store, keyward } = setup();
+    const [a, b] = [await keyward.issue('acme'), await keyward.issue('globex')];
+    const socket = {};
+    expect(keyward.verifyRepeat(a.key, 0, undefined, socket)).toBeUndefined(); // nothing remembered yet
+    await keyward.verify(a.key, undefined, socket);
+    const hashes = countHashes(keyward);
+    const lookups = store.lookups;
+    expect(keyward.verifyRepeat(a.key, 0, undefined, socket)).toMatchObject({ valid: true, clientId: 'acme' });
+    expect(keyward.verifyRepeat(`Bearer ${a.key}`, 7, undefined, socket)).toMatchObject({ valid: true, clientId: 'acme' });
+    for (const [source, offset] of [
+      [`Bearer ${a.key}`, 6], // one character too many
+      [`Bearer ${a.key}`, 8], // one too few
+      [`Bearer ${a.key}x`, 7],
+      [b.key, 0], // valid, but not what this connection presented
+      [`${a.key.slice(0, -1)}${a.key.at(-1) === 'a' ? 'b' : 'a'}`, 0],
+      [a.key, -1],
+      [a.key, Number.NaN],
+    ] as const) {
+      expect(keyward.verifyRepeat(source, offset, undefined, socket)).toBeUndefined();
+    }
+    expect(keyward.verifyRepeat(a.key, 0, undefined, {})).toBeUndefined();
+    for (const connection of ['socket', 42, null, undefined]) expect(keyward.verifyRepeat(a.key, 0, undefined, connection)).toBeUndefined();
+    expect(hashes.count).toBe(0);
+    expect(store.lookups).toBe(lookups);
+    // Revoked here: the memo's entry is dropped with the LRU's, so the caller takes the full path.
+    await keyward.revoke(a.id, { reason: 'leaked' });
+    expect(keyward.verifyRepeat(a.key, 0, undefined, socket)).toBeUndefined();
+    expect(await keyward.verify(a.key, undefined, socket)).toMatchObject({ valid: false, reason: 'revoked' });
+  });
+
   it('is switched off by lru.perConnection: false, and the option is validated', async () => {
     const { keyward } = setup({ lru: { perConnection: false } });
     const issued = await keyward.issue('acme');
@@ -401,6 +432,7 @@ describe('verify: the per-connection memo', () => {
     const socket = {};
     for (let i = 0; i < 3; i++) expect(await keyward.verify(issued.key, undefined, socket)).toMatchObject({ valid: true });
     expect(hashes.count).toBe(3);
+    expect(keyward.verifyRepeat(issued.key, 0, undefined, socket)).toBeUndefined();
     expect(() => createKeyward({ lru: { perConnection: 'yes' as never } })).toThrowError(
       /option "lru\.perConnection" must be a boolean; got "yes"/,
     );

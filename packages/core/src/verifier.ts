@@ -77,22 +77,30 @@ export interface VerifierConfig {
  * dropped, within max age, confirmed since the last bus reset.
  */
 interface ConnectionMemo {
-  presented: string;
+  /** The key's UTF-16 code units: read per request, a typed array is cheaper to walk than a string. */
+  codes: Uint16Array;
   entry: Entry;
 }
 
+function codesOf(key: string): Uint16Array {
+  const codes = new Uint16Array(key.length);
+  for (let i = 0; i < key.length; i++) codes[i] = key.charCodeAt(i);
+  return codes;
+}
+
 /**
- * True when `presented` is the key `expected`, compared without an early exit, so the
- * time taken does not say how much of a guess matched the key the connection
- * presented before (behind a reverse proxy, one connection carries many clients).
- * Plain JavaScript on purpose: under load a call into native code (TextEncoder,
- * Buffer, crypto.timingSafeEqual) costs a request more than this loop.
+ * True when `source` from `offset` on is the key `expected`, compared without an
+ * early exit, so the time taken does not say how much of a guess matched the key
+ * the connection presented before (behind a reverse proxy, one connection carries
+ * many clients). Reading `source` in place spares the adapter a slice of its
+ * header. Plain JavaScript on purpose: under load a call into native code
+ * (TextEncoder, Buffer, crypto.timingSafeEqual) costs a request more than this loop.
  */
-function sameKey(expected: string, presented: string): boolean {
+function sameKey(expected: Uint16Array, source: string, offset: number): boolean {
   const length = expected.length;
-  if (presented.length !== length) return false;
+  if (source.length - offset !== length) return false;
   let diff = 0;
-  for (let i = 0; i < length; i++) diff |= expected.charCodeAt(i) ^ presented.charCodeAt(i);
+  for (let i = 0; i < length; i++) diff |= expected[i]! ^ source.charCodeAt(offset + i);
   return diff === 0;
 }
 
@@ -141,12 +149,8 @@ export class Verifier {
     let memo: ConnectionMemo | undefined;
     if (connection !== undefined && this.connections !== undefined && typeof presented === 'string') {
       memo = this.connections.get(connection);
-      if (memo !== undefined && sameKey(memo.presented, presented)) {
-        // A memo hit does not refresh the entry's LRU recency (that lookup is what it
-        // saves): past `lru.max` live keys, a busy key may be evicted and is then re-read.
-        const now = this.config.clock.now();
-        if (this.usable(memo.entry, now)) return this.decide(memo.entry, now, context);
-      }
+      const repeated = memo === undefined ? undefined : this.fromMemo(memo, presented, 0, context);
+      if (repeated !== undefined) return repeated;
     }
     if (checkKeyFormat(presented, this.config.prefix) !== undefined) return MALFORMED;
     const keyHash = this.config.hasher(presented as string);
@@ -161,6 +165,29 @@ export class Verifier {
     return this.miss(presented as string, keyHash, now, context, entry, connection);
   }
 
+  /**
+   * The per-connection memo alone: the decision when `connection` presented exactly
+   * the key `source.slice(offset)` last (compared in place, without the slice) and
+   * the entry it resolved to may still decide, else `undefined` (the caller then
+   * takes `verifyFast`). Lets an adapter skip its own parsing of a key it has
+   * already seen verified on this connection.
+   */
+  verifyRepeat(source: string, offset: number, context: VerifyContext | undefined, connection: unknown): VerifyResult | undefined {
+    if (this.connections === undefined || typeof connection !== 'object' || connection === null || !(offset >= 0)) return undefined;
+    const memo = this.connections.get(connection);
+    return memo === undefined ? undefined : this.fromMemo(memo, source, offset, context);
+  }
+
+  /**
+   * A memo hit does not refresh the entry's LRU recency (that lookup is what it
+   * saves): past `lru.max` live keys, a busy key may be evicted and is then re-read.
+   */
+  private fromMemo(memo: ConnectionMemo, source: string, offset: number, context: VerifyContext | undefined): VerifyResult | undefined {
+    if (!sameKey(memo.codes, source, offset)) return undefined;
+    const now = this.config.clock.now();
+    return this.usable(memo.entry, now) ? this.decide(memo.entry, now, context) : undefined;
+  }
+
   /** An LRU entry may decide on its own: within max age and confirmed since the last bus reset. */
   private usable(entry: Entry, now: number): boolean {
     return !entry.dropped && now - entry.loadedAt < this.config.maxAge && entry.epoch >= this.resetEpoch;
@@ -169,9 +196,9 @@ export class Verifier {
   private memorize(connection: object, memo: ConnectionMemo | undefined, presented: string, entry: Entry): void {
     if (this.connections === undefined) return;
     if (memo === undefined) {
-      this.connections.set(connection, { presented, entry });
+      this.connections.set(connection, { codes: codesOf(presented), entry });
     } else {
-      memo.presented = presented;
+      if (!sameKey(memo.codes, presented, 0)) memo.codes = codesOf(presented);
       memo.entry = entry;
     }
   }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../clock.js';
 import type { KeywardEvents } from '../events.js';
 import { createKeyward } from '../keyward.js';
@@ -117,6 +117,34 @@ describe('authenticate', () => {
     reads.length = 0;
     await authenticate(keyward, view({ authorization: 'Bearer nope' }), config);
     expect(reads).toContain('ip');
+  });
+
+  it("answers a connection's repeated Bearer key from the memo, and decides exactly as the full path", async () => {
+    // A longer prefix, so that a header limit one character short of the Bearer header is a valid option.
+    const keyward = createKeyward({ store: new MemoryStore(), prefix: 'acme_test' });
+    const config = resolveHttpOptions({ keyward, limiter: false });
+    const [a, b] = [await keyward.issue('acme'), await keyward.issue('globex')];
+    const repeats = vi.spyOn(keyward, 'verifyRepeat');
+    const socket = {};
+    const on = (headers: Record<string, string>, options = config) =>
+      authenticate(keyward, { headers, method: 'GET', path: '/orders', ip: '10.0.0.1', connection: socket }, options);
+    const first = await on({ authorization: `Bearer ${a.key}` });
+    const again = await on({ authorization: `Bearer ${a.key}` });
+    expect(again).toEqual(first);
+    expect(again).toMatchObject({ ok: true, key: { clientId: 'acme' } });
+    expect(repeats.mock.results.at(-1)?.value).toMatchObject({ valid: true, clientId: 'acme' }); // answered by the memo
+    // With the memo warm, everything the full path refuses is still refused.
+    expect(await failure(on({ authorization: `Bearer ${a.key}`, 'x-api-key': b.key }))).toMatchObject({ status: 400 });
+    const short = resolveHttpOptions({ keyward, limiter: false, maxHeaderLength: a.key.length + 6 });
+    expect(await failure(on({ authorization: `Bearer ${a.key}` }, short))).toMatchObject({ status: 400 });
+    const onlyHeader = resolveHttpOptions({ keyward, limiter: false, bearer: false });
+    expect(await failure(on({ authorization: `Bearer ${a.key}` }, onlyHeader))).toMatchObject({ status: 401, error: 'api_key_missing' });
+    // The same key in the key header, or under another spelling of the scheme: the full path, same answer.
+    expect(await on({ authorization: `Bearer ${a.key}`, 'x-api-key': a.key })).toMatchObject({ ok: true, key: { clientId: 'acme' } });
+    expect(await on({ authorization: `bearer ${a.key}` })).toMatchObject({ ok: true, key: { clientId: 'acme' } });
+    expect(await on({ authorization: `Bearer ${b.key}` })).toMatchObject({ ok: true, key: { clientId: 'globex' } });
+    await keyward.revoke(b.id, { reason: 'leaked' });
+    expect(await failure(on({ authorization: `Bearer ${b.key}` }))).toMatchObject({ status: 401, error: 'api_key_revoked' });
   });
 
   it('enforces the scopes option with a 403 naming them', async () => {

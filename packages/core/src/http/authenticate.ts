@@ -90,12 +90,34 @@ export function authenticate(keyward: Keyward, request: HttpRequestLike, config:
  * cached key and an in-memory limiter, no promise is made per request.
  */
 function afterLimiter(keyward: Keyward, request: HttpRequestLike, config: HttpAuthConfig): AuthOutcome | Promise<AuthOutcome> {
+  const repeated = repeatedBearer(keyward, request, config);
+  if (repeated !== undefined) return decided(keyward, config, request, repeated);
   const presented = extractKey(request, config.extraction);
   if (presented === undefined) return failed(missingKeyError(config));
   if (typeof presented !== 'string') return counted(keyward, config, request, failed(invalidRequestError(config, presented)));
   // The request is the verify context: the verifier copies method, path and ip out of it only for an event.
   const result = keyward.verifyFast(presented, request, request.connection);
   return result instanceof Promise ? result.then((r) => decided(keyward, config, request, r)) : decided(keyward, config, request, result);
+}
+
+/**
+ * The common request, answered with the least work: `Authorization: Bearer <key>`,
+ * no key header, and a key this connection presented last and had verified (the
+ * verifier's per-connection memo, compared in constant time). Such a token passed
+ * `extractKey`'s syntax checks when it was first presented, so they are skipped;
+ * anything else is `undefined` and takes the full path (which decides the same for
+ * this request, only slower).
+ */
+function repeatedBearer(keyward: Keyward, request: HttpRequestLike, config: HttpAuthConfig): VerifyResult | undefined {
+  const { connection } = request;
+  const { extraction } = config;
+  if (connection === undefined || !extraction.bearer || extraction.extract !== undefined) return undefined;
+  const { headers } = request;
+  const authorization = headers.authorization;
+  if (typeof authorization !== 'string' || authorization.length > extraction.maxLength || !authorization.startsWith('Bearer '))
+    return undefined;
+  if (extraction.header !== undefined && headers[extraction.header] !== undefined) return undefined;
+  return keyward.verifyRepeat(authorization, 7, request, connection);
 }
 
 function decided(
