@@ -11,15 +11,22 @@
 // or more CPUs it is pinned to CPU 0 and every server to CPU 1, so they do not trade cores
 // (and caches) between rounds (BENCH_PIN=0 leaves placement to the OS). Rounds alternate
 // (the order rotates every round) after a discarded warm-up of each server (5 s: Express and
-// Nest servers still got faster after 2 s, which flattered whichever side warmed less); figures are
-// medians over the rounds. Beside req/s and latency, each server reports its own CPU time,
-// so CPU µs per request shows what auth costs even when the load generator is the limit.
+// Nest servers still got faster after 2 s, which flattered whichever side warmed less).
+//
+// Instances: two processes running the *same* app differ by up to ~4 % in req/s for their
+// whole life (code and heap placement; seen with two identical Koa servers, 1.036 over 10
+// rounds, every round within 1.030–1.038). Medians over rounds cannot remove that, so each
+// framework is measured on BENCH_INSTANCES fresh sets of server processes, each with its
+// own warm-up and rounds. An instance's ratio is its median auth req/s over its median
+// baseline req/s; the framework's ratio is the median of its instances' ratios. Beside req/s
+// and latency, each server reports its own CPU time, so CPU µs per request shows what auth
+// costs even when the load generator is the limit.
 // Ends with one line:
-//   RESULT express_ratio=… koa_ratio=… nest_ratio=…   (ratio = median auth req/s / median baseline req/s)
-// Env: BENCH_ROUNDS (default 10), BENCH_ROUND_MS (2000), BENCH_WARMUP_MS (5000), BENCH_CONNECTIONS (10),
-// BENCH_FRAMEWORKS (express,koa,nest), BENCH_MODES (baseline,auth; also noop, verify, core and
-// floor, see bench/lib/http-app.mjs), BENCH_PIN (1), BENCH_CPU_PROF=<dir> (write a --cpu-prof
-// of each server there, sampled every 50 µs).
+//   RESULT express_ratio=… koa_ratio=… nest_ratio=…   (median over instances of median auth req/s / median baseline req/s)
+// Env: BENCH_INSTANCES (default 4), BENCH_ROUNDS (rounds per instance, default 6), BENCH_ROUND_MS (2000),
+// BENCH_WARMUP_MS (5000), BENCH_CONNECTIONS (10), BENCH_FRAMEWORKS (express,koa,nest), BENCH_MODES
+// (baseline,auth; also empty, noop, verify, core, idle and floor, see bench/lib/http-app.mjs),
+// BENCH_PIN (1), BENCH_CPU_PROF=<dir> (write a --cpu-prof of each server there, sampled every 50 µs).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -29,7 +36,8 @@ import autocannon from 'autocannon';
 import { JsonChild, median, percentile } from './lib/json-child.mjs';
 import { runBench } from './lib/run-bench.mjs';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
+const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 2000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 5000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
@@ -60,16 +68,16 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'keyward-bench-http-'));
 const running = new Set();
 
 /** Starts one server process and waits until it listens. */
-async function startServer(framework, mode) {
+async function startServer(framework, mode, instance) {
   const execArgv = PROFILE_DIR
     ? [
         '--cpu-prof',
         '--cpu-prof-interval=50',
         `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`,
-        `--cpu-prof-name=${framework}-${mode}.cpuprofile`,
+        `--cpu-prof-name=${framework}-${mode}-${instance}.cpuprofile`,
       ]
     : [];
-  const db = path.join(tmp, `${framework}-${mode}.db`);
+  const db = path.join(tmp, `${framework}-${mode}-${instance}.db`);
   const child = new JsonChild(APP, [framework, mode, db], { name: `${framework} ${mode} server`, execArgv });
   running.add(child);
   const ready = await child.next('ready');
@@ -129,9 +137,10 @@ const summary = (xs) => {
   return { rps: m('rps'), p50: m('p50'), p99: m('p99'), cpuUs: m('cpuUs'), minCpuUs: Math.min(...xs.map((x) => x.cpuUs)), busy: m('busy') };
 };
 
-async function benchFramework(framework) {
+/** One instance: fresh server processes for every mode, a warm-up, then `ROUNDS` alternating rounds. */
+async function benchInstance(framework, instance) {
   const servers = [];
-  for (const mode of MODES) servers.push(await startServer(framework, mode));
+  for (const mode of MODES) servers.push(await startServer(framework, mode, instance));
   const authKey = servers.find((s) => s.mode === 'auth').key;
   for (const server of servers) server.sendKey = server.key ?? authKey;
   await sanity(servers);
@@ -146,9 +155,18 @@ async function benchFramework(framework) {
     await server.child.stop();
     running.delete(server.child);
   }
+  const ratioOf = (mode) => median(rounds[mode].map((x) => x.rps)) / median(rounds.baseline.map((x) => x.rps));
+  return { rounds, ratios: Object.fromEntries(MODES.map((mode) => [mode, ratioOf(mode)])) };
+}
+
+async function benchFramework(framework) {
+  const instances = [];
+  for (let i = 0; i < INSTANCES; i++) instances.push(await benchInstance(framework, i));
+  // Every round of every instance, for the req/s, latency and CPU figures.
+  const rounds = Object.fromEntries(MODES.map((mode) => [mode, instances.flatMap((x) => x.rounds[mode])]));
   const stats = Object.fromEntries(MODES.map((mode) => [mode, summary(rounds[mode])]));
-  const pairRatios = rounds.auth.map((a, i) => a.rps / rounds.baseline[i].rps);
-  return { framework, stats, ratio: stats.auth.rps / stats.baseline.rps, pairRatios, rounds };
+  const ratios = Object.fromEntries(MODES.map((mode) => [mode, median(instances.map((x) => x.ratios[mode]))]));
+  return { framework, stats, ratio: ratios.auth, ratios, instances, rounds };
 }
 
 function report(r) {
@@ -164,11 +182,14 @@ function report(r) {
     );
   }
   const verdict = r.ratio >= GOALS[r.framework] ? 'met' : 'NOT met';
+  const instanceRatios = (mode) => r.instances.map((x) => x.ratios[mode].toFixed(3)).join(' ');
   console.log(
-    `  ratio auth/baseline ${r.ratio.toFixed(3)} (goal >= ${GOALS[r.framework]}: ${verdict}); ` +
-      `per round ${r.pairRatios.map((x) => x.toFixed(2)).join(' ')} (median ${median(r.pairRatios).toFixed(3)}); ` +
+    `  ratio auth/baseline ${r.ratio.toFixed(3)} (goal >= ${GOALS[r.framework]}: ${verdict}); per instance ${instanceRatios('auth')}; ` +
       `CPU ratio baseline/auth ${(base.cpuUs / r.stats.auth.cpuUs).toFixed(3)}`,
   );
+  for (const mode of MODES.filter((m) => m !== 'baseline' && m !== 'auth')) {
+    console.log(`  ratio ${mode}/baseline ${r.ratios[mode].toFixed(3)}; per instance ${instanceRatios(mode)}`);
+  }
   for (const mode of MODES) {
     const xs = r.rounds[mode];
     console.log(
@@ -186,7 +207,8 @@ async function main() {
   );
   console.log(
     `  autocannon ${CONNECTIONS} connections in this process${pinned ? ' (CPU 0)' : ''}, each server in its own process${pinned ? ' (CPU 1)' : ''}; per framework a ` +
-      `discarded warm-up of ${WARMUP_MS / 1000} s per server, then ${ROUNDS} rounds of ${ROUND_MS / 1000} s, alternating; medians\n`,
+      `discarded warm-up of ${WARMUP_MS / 1000} s per server, then ${ROUNDS} rounds of ${ROUND_MS / 1000} s, alternating; ` +
+      `${INSTANCES} instances (fresh server processes); ratio = median over instances\n`,
   );
   const results = [];
   for (const framework of FRAMEWORKS) {

@@ -4,12 +4,14 @@
 // baseline: the app with a plain JSON route and nothing else. auth: the same app behind
 // keyward (`app.use(apiKeyAuth({ keyward }))`, or `ApiKeyModule.forRoot({ keyward,
 // globalGuard: true })` in Nest), with a SqliteStore on the given file. More, to see where
-// the time goes: noop (an async middleware / global guard that does nothing); verify (one
+// the time goes: empty (a synchronous middleware / global guard that does nothing: what the
+// framework charges for any middleware, the floor under every check); noop (an async one); verify (one
 // that awaits `keyward.verify()`, without the adapter); core (the synchronous
 // `keyward.verifyFast(key, undefined, socket)`: the verifier's hot path with the
 // per-connection memo, without the adapter's extraction, limiter and request view); floor
 // (the least a hashed check can cost: a synchronous SHA-256 of the bearer token and a Map
-// lookup, no keyward at all). An app with a keyward issues one key and reports it; the
+// lookup, no keyward at all); idle (the baseline app with a keyward open in the process but
+// not in the request path: what merely having it loaded costs). An app with a keyward issues one key and reports it; the
 // parent sends the auth app's key to the apps without keyward too, so the request bytes
 // are the same.
 // Listens on 127.0.0.1, port 0, and tells the parent {type:'ready', port, key?}. On
@@ -19,7 +21,7 @@ import { hash } from 'node:crypto';
 import { onParentMessages, tell } from './json-child.mjs';
 
 const [framework, mode, sqlitePath] = process.argv.slice(2);
-const MODES = ['baseline', 'auth', 'noop', 'verify', 'core', 'floor'];
+const MODES = ['baseline', 'auth', 'empty', 'noop', 'verify', 'core', 'floor', 'idle'];
 const BODY = { hello: 'world' };
 
 async function makeKeyward() {
@@ -49,6 +51,8 @@ async function express(kw) {
   if (mode === 'auth') {
     const { apiKeyAuth } = await import('@keyward/express');
     app.use(apiKeyAuth({ keyward: kw.keyward }));
+  } else if (mode === 'empty') {
+    app.use((_req, _res, next) => next());
   } else if (mode === 'noop') {
     // The shape of an async middleware, doing nothing.
     app.use((_req, _res, next) => {
@@ -94,6 +98,8 @@ async function koa(kw) {
   if (mode === 'auth') {
     const { apiKeyAuth } = await import('@keyward/koa');
     app.use(apiKeyAuth({ keyward: kw.keyward }));
+  } else if (mode === 'empty') {
+    app.use((_ctx, next) => next());
   } else if (mode === 'noop') {
     app.use(async (_ctx, next) => {
       await next();
@@ -149,6 +155,13 @@ async function nest(kw) {
   if (mode === 'auth') {
     const { ApiKeyModule } = await import('@keyward/nest');
     imports.push(ApiKeyModule.forRoot({ keyward: kw.keyward, globalGuard: true }));
+  } else if (mode === 'empty') {
+    class EmptyGuard {
+      canActivate() {
+        return true;
+      }
+    }
+    providers.push({ provide: APP_GUARD, useClass: EmptyGuard });
   } else if (mode === 'noop') {
     class NoopGuard {
       async canActivate() {
@@ -204,7 +217,7 @@ const apps = { express, koa, nest };
 try {
   if (!apps[framework] || !MODES.includes(mode))
     throw new Error(`usage: http-app.mjs <express|koa|nest> <${MODES.join('|')}> <sqlite file>`);
-  const kw = ['auth', 'verify', 'core', 'floor'].includes(mode) ? await makeKeyward() : undefined;
+  const kw = ['auth', 'verify', 'core', 'floor', 'idle'].includes(mode) ? await makeKeyward() : undefined;
   const server = await apps[framework](kw);
   onParentMessages(
     (message) => {
