@@ -417,6 +417,7 @@ describe('verify: the per-connection memo', () => {
     }
     expect(keyward.verifyRepeat(a.key, 0, undefined, {})).toBeUndefined();
     for (const connection of ['socket', 42, null, undefined]) expect(keyward.verifyRepeat(a.key, 0, undefined, connection)).toBeUndefined();
+    for (const source of [undefined, null, 42, {}]) expect(keyward.verifyRepeat(source as never, 0, undefined, socket)).toBeUndefined();
     expect(hashes.count).toBe(0);
     expect(store.lookups).toBe(lookups);
     // Revoked here: the memo's entry is dropped with the LRU's, so the caller takes the full path.
