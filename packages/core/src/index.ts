@@ -20,7 +20,20 @@ export {
   parseKey,
 } from './key-format.js';
 export { createKeyHasher, fingerprintOf, hashKey, type KeyHasher } from './key-hash.js';
-export type { AuditQuery, KeyChange, KeyQuery, KeyStore, RotationQuery, VersionedUpdate, WriteBatch } from './key-store.js';
+export {
+  type AuditQuery,
+  type ChangeLogPage,
+  type ChangeLogQuery,
+  hasChangeLog,
+  type KeyChange,
+  type KeyChangeEntry,
+  type KeyChangeLog,
+  type KeyQuery,
+  type KeyStore,
+  type RotationQuery,
+  type VersionedUpdate,
+  type WriteBatch,
+} from './key-store.js';
 export { createKeyward, Keyward } from './keyward.js';
 export { assertTransition, canTransition, type RefusalReason, refusalAt } from './lifecycle.js';
 export { type Logger, silentLogger } from './logger.js';

@@ -64,6 +64,51 @@ export interface KeyChange {
   readonly version: number;
 }
 
+/** One row of a store's change log: a key change and its place in the log. */
+export interface KeyChangeEntry extends KeyChange {
+  /** Position in the log: increases by one per change, in commit order, never reused. */
+  readonly seq: number;
+  /** When the change was committed (the database's clock, ms since the epoch). */
+  readonly at: number;
+}
+
+/** Where to read a change log from: after a position, or from a time (a process that starts). */
+export type ChangeLogQuery =
+  | { readonly afterSeq: number; readonly since?: undefined; readonly limit: number }
+  | { readonly since: number; readonly afterSeq?: undefined; readonly limit: number };
+
+/** One page of the change log. */
+export interface ChangeLogPage {
+  /** Changes in seq order, at most `limit`. */
+  readonly changes: readonly KeyChangeEntry[];
+  /**
+   * The position to read on from: the last change's seq, or the log's head when
+   * there was nothing to read (so a reader that starts from a time learns the head).
+   */
+  readonly lastSeq: number;
+  /** Changes after `afterSeq` were trimmed before they were read: the reader missed some. */
+  readonly gap: boolean;
+}
+
+/**
+ * The durable change log (DESIGN.md, "The bus is a fast path, not the truth"):
+ * every key change is committed with its sequence number in the same transaction
+ * as the change itself, whoever writes it (keyward, the CLI, a script on the
+ * database: the SQL stores log from triggers). Sequence numbers are assigned in
+ * commit order, so a reader that has read up to N has seen every change <= N.
+ */
+export interface KeyChangeLog {
+  readChanges(query: ChangeLogQuery): Promise<ChangeLogPage>;
+  /** Deletes changes committed before `before` (ms). Returns how many were deleted. */
+  trimChanges(before: number): Promise<number>;
+}
+
+/** True when `store` keeps a change log. */
+export function hasChangeLog(store: KeyStore): store is KeyStore & KeyChangeLog {
+  const s = store as Partial<KeyChangeLog>;
+  return typeof s.readChanges === 'function' && typeof s.trimChanges === 'function';
+}
+
 /**
  * The durable source of truth. Implementations: `MemoryStore` (tests, demos),
  * `@keyward/sqlite` (embedded default), `@keyward/postgres` (production). Every one
@@ -102,4 +147,8 @@ export interface KeyStore {
 
   /** Releases connections the store opened itself. */
   close(): Promise<void>;
+
+  /** Optional: the change log (see `KeyChangeLog`). Every store keyward ships keeps one. */
+  readChanges?(query: ChangeLogQuery): Promise<ChangeLogPage>;
+  trimChanges?(before: number): Promise<number>;
 }

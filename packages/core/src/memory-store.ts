@@ -1,6 +1,6 @@
 import { chainAuditEntry } from './audit-chain.js';
 import { conflict } from './errors.js';
-import type { AuditQuery, KeyQuery, KeyStore, RotationQuery, WriteBatch } from './key-store.js';
+import type { AuditQuery, ChangeLogPage, ChangeLogQuery, KeyChangeEntry, KeyQuery, KeyStore, RotationQuery, WriteBatch } from './key-store.js';
 import { type AuditRecord, type KeyRecord, OPEN_ROTATION_STATES, type RotationRecord } from './types.js';
 
 function freezeKey(record: KeyRecord): KeyRecord {
@@ -20,6 +20,9 @@ export class MemoryStore implements KeyStore {
   private idByHash = new Map<string, string>();
   private rotations = new Map<string, RotationRecord>();
   private audit: AuditRecord[] = [];
+  private changes: KeyChangeEntry[] = [];
+  private changeSeq = 0;
+  private trimmedThrough = 0;
 
   async findKeyByHash(keyHash: string): Promise<KeyRecord | null> {
     const id = this.idByHash.get(keyHash);
@@ -125,6 +128,21 @@ export class MemoryStore implements KeyStore {
     for (const entry of batch.audit ?? []) {
       audit.push(Object.freeze(chainAuditEntry(audit.at(-1) ?? null, entry)));
     }
+    // The change log, as the SQL stores' triggers write it: one row per key written.
+    const changes: KeyChangeEntry[] = [];
+    const logged = (keyHash: string, status: KeyChangeEntry['status'], version: number) =>
+      changes.push(Object.freeze({ seq: this.changeSeq + changes.length + 1, keyHash, status, version, at: batch.at }));
+    for (const record of batch.insertKeys ?? []) logged(record.keyHash, record.status, record.version);
+    for (const { id } of batch.updateKeys ?? []) {
+      const k = keys.get(id) as KeyRecord;
+      logged(k.keyHash, k.status, k.version);
+    }
+    for (const { id } of batch.deleteKeys ?? []) {
+      const k = this.keys.get(id) as KeyRecord;
+      logged(k.keyHash, 'deleted', k.version);
+    }
+    this.changeSeq += changes.length;
+    this.changes.push(...changes);
     this.keys = keys;
     this.idByHash = idByHash;
     this.rotations = rotations;
@@ -148,6 +166,24 @@ export class MemoryStore implements KeyStore {
         (query.afterSeq === undefined || a.seq > query.afterSeq),
     );
     return rows.slice(0, query.limit ?? rows.length);
+  }
+
+  async readChanges(query: ChangeLogQuery): Promise<ChangeLogPage> {
+    const gap = query.afterSeq !== undefined && query.afterSeq < this.trimmedThrough;
+    const rows = this.changes.filter((c) => (query.afterSeq === undefined ? c.at >= query.since : c.seq > query.afterSeq));
+    const page = rows.slice(0, query.limit);
+    const lastSeq = page.at(-1)?.seq ?? (query.afterSeq === undefined ? this.changeSeq : Math.max(query.afterSeq, this.trimmedThrough));
+    return { changes: page, lastSeq, gap };
+  }
+
+  async trimChanges(before: number): Promise<number> {
+    // A contiguous prefix by seq, as the SQL stores trim it.
+    let count = 0;
+    while (count < this.changes.length && (this.changes[count] as KeyChangeEntry).at < before) count++;
+    if (count === 0) return 0;
+    this.trimmedThrough = (this.changes[count - 1] as KeyChangeEntry).seq;
+    this.changes = this.changes.slice(count);
+    return count;
   }
 
   /** Test helper: replaces a stored audit row as an attacker with database access would. */

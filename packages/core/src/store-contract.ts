@@ -4,7 +4,7 @@ import { verifyAuditRows } from './audit-chain.js';
 import { ErrorCodes } from './error-codes.js';
 import { generateKey } from './key-format.js';
 import { fingerprintOf, hashKey } from './key-hash.js';
-import type { KeyStore } from './key-store.js';
+import { hasChangeLog, type KeyChangeLog, type KeyStore } from './key-store.js';
 import type { AuditEntry, KeyRecord, RotationRecord } from './types.js';
 
 export interface ContractSubject {
@@ -415,6 +415,83 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
         const rows = await store.listAudit({});
         expect(rows).toHaveLength(30);
         expect(verifyAuditRows(rows)).toMatchObject({ ok: true, count: 30 });
+      });
+    });
+    describe('change log', () => {
+      const FAR = 8_000_000_000_000; // year 2223: after every row any store stamps
+      const log = () => {
+        if (!hasChangeLog(store)) throw new Error(`${name} keeps no change log (readChanges/trimChanges)`);
+        return store as KeyStore & KeyChangeLog;
+      };
+      const head = async () => (await log().readChanges({ since: FAR, limit: 1 })).lastSeq;
+      const after = async (seq: number) => (await log().readChanges({ afterSeq: seq, limit: 100 })).changes;
+
+      it('logs every key insert, status or version change and delete, in commit order, and nothing else', async () => {
+        const start = await head();
+        const a = makeKeyRecord();
+        const b = makeKeyRecord({ clientId: 'b', status: 'pending' });
+        await store.commit({ at: T0, insertKeys: [a, b] });
+        await store.commit({ at: T0, updateKeys: [{ id: a.id, expectedVersion: 1, patch: { status: 'revoked', revokedAt: T0 } }] });
+        await store.touchLastUsed([{ id: b.id, at: T0 + 1 }]);
+        await store.commit({ at: T0, audit: [audit('key.issued', null)] });
+        await expectConflict(store.commit({ at: T0, updateKeys: [{ id: b.id, expectedVersion: 7, patch: { status: 'active' } }] }));
+        await store.commit({ at: T0, deleteKeys: [{ id: a.id, expectedVersion: 2 }] });
+        const changes = await after(start);
+        // Within one commit the order is the store's; across commits it is commit order.
+        const inserted = changes.slice(0, 2).sort((x, y) => (x.keyHash === a.keyHash ? -1 : y.keyHash === a.keyHash ? 1 : 0));
+        expect(new Set(changes.slice(0, 2).map((c) => c.seq - start))).toEqual(new Set([1, 2]));
+        expect(inserted.map((c) => [c.keyHash, c.status, c.version])).toEqual([
+          [a.keyHash, 'active', 1],
+          [b.keyHash, 'pending', 1],
+        ]);
+        expect(changes.slice(2).map((c) => [c.seq - start, c.keyHash, c.status, c.version])).toEqual([
+          [3, a.keyHash, 'revoked', 2],
+          [4, a.keyHash, 'deleted', 2],
+        ]);
+        expect(changes.every((c) => typeof c.at === 'number' && Number.isFinite(c.at))).toBe(true);
+        expect(await head()).toBe(start + 4);
+      });
+
+      it('pages by position and by time; an empty read answers the head', async () => {
+        const start = await head();
+        const keys = Array.from({ length: 5 }, (_, i) => makeKeyRecord({ clientId: `c${i}` }));
+        for (const key of keys) await store.commit({ at: T0, insertKeys: [key] });
+        const first = await log().readChanges({ afterSeq: start, limit: 2 });
+        expect(first.changes.map((c) => c.keyHash)).toEqual([keys[0]?.keyHash, keys[1]?.keyHash]);
+        expect(first).toMatchObject({ lastSeq: start + 2, gap: false });
+        const rest = await log().readChanges({ afterSeq: first.lastSeq, limit: 10 });
+        expect(rest.changes).toHaveLength(3);
+        expect(rest.lastSeq).toBe(start + 5);
+        expect(await log().readChanges({ afterSeq: rest.lastSeq, limit: 10 })).toEqual({ changes: [], lastSeq: start + 5, gap: false });
+        const byTime = await log().readChanges({ since: 0, limit: 1000 });
+        expect(byTime.changes.map((c) => c.keyHash).slice(-5)).toEqual(keys.map((k) => k.keyHash));
+        expect(await log().readChanges({ since: FAR, limit: 10 })).toEqual({ changes: [], lastSeq: start + 5, gap: false });
+      });
+
+      it('numbers concurrent commits densely, each change once', async () => {
+        const start = await head();
+        const keys = Array.from({ length: 12 }, (_, i) => makeKeyRecord({ clientId: `p${i}` }));
+        await Promise.all(keys.map((key) => store.commit({ at: T0, insertKeys: [key], audit: [audit('key.issued', key)] })));
+        const changes = await after(start);
+        expect(changes.map((c) => c.seq)).toEqual(keys.map((_, i) => start + i + 1));
+        expect(new Set(changes.map((c) => c.keyHash))).toEqual(new Set(keys.map((k) => k.keyHash)));
+      });
+
+      it('trims old changes; a reader that had not got that far learns of the gap; seqs are never reused', async () => {
+        const start = await head();
+        const a = makeKeyRecord();
+        await store.commit({ at: T0, insertKeys: [a] });
+        await store.commit({ at: T0, updateKeys: [{ id: a.id, expectedVersion: 1, patch: { status: 'revoked' } }] });
+        expect(await log().trimChanges(0)).toBe(0);
+        expect(await log().trimChanges(FAR)).toBeGreaterThanOrEqual(2);
+        const missed = await log().readChanges({ afterSeq: start, limit: 10 });
+        expect(missed.gap).toBe(true);
+        expect(missed.changes).toEqual([]);
+        expect(missed.lastSeq).toBe(start + 2);
+        const b = makeKeyRecord({ clientId: 'b' });
+        await store.commit({ at: T0, insertKeys: [b] });
+        expect(await after(start + 2)).toMatchObject([{ seq: start + 3, keyHash: b.keyHash }]);
+        expect((await log().readChanges({ afterSeq: start + 2, limit: 10 })).gap).toBe(false);
       });
     });
   });

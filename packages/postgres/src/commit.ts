@@ -49,12 +49,17 @@ async function appendAudit(client: PoolClient, n: SchemaNames, batch: WriteBatch
 /**
  * Applies one `WriteBatch` on a connection that is inside a transaction: inserts,
  * compare-and-set updates and deletes (0 rows → `KEYWARD_CONFLICT`), audit appends,
- * and a `pg_notify` per touched key hash, delivered by PostgreSQL only if the
+ * the change log (written by the schema's triggers), and a `pg_notify` per touched key hash, delivered by PostgreSQL only if the
  * transaction commits.
  */
 export async function applyBatch(client: PoolClient, n: SchemaNames, batch: WriteBatch): Promise<void> {
   const touched = new Set<string>();
   const insertKeys = batch.insertKeys ?? [];
+  // The change log's counter is locked before any key row, as its triggers would lock it
+  // after them: taking it first keeps two commits from deadlocking on the two orders.
+  if (insertKeys.length + (batch.updateKeys?.length ?? 0) + (batch.deleteKeys?.length ?? 0) > 0) {
+    await client.query(`SELECT value FROM ${n.meta} WHERE name = 'key_changes_seq' FOR UPDATE`);
+  }
   await insertRows(client, n.keys, KEY_COLUMNS, insertKeys, keyParams);
   for (const k of insertKeys) touched.add(k.keyHash);
 

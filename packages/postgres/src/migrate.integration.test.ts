@@ -1,7 +1,9 @@
-import { ErrorCodes } from '@keyward/core';
+import { ErrorCodes, hashKey } from '@keyward/core';
+import { makeKeyRecord } from '@keyward/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrate, PostgresStore } from './postgres-store.js';
-import { SCHEMA_VERSION } from './schema-sql.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema-sql.js';
+import { schemaNames } from './sql.js';
 import { adminQuery, dropSchema, randomSchema, testUrl } from './test-db.js';
 
 describe('PostgresStore migrations', () => {
@@ -26,10 +28,10 @@ describe('PostgresStore migrations', () => {
 
   it('applies every step once and is idempotent', async () => {
     schema = randomSchema();
-    expect(await store().migrate()).toEqual({ from: 0, to: SCHEMA_VERSION, applied: [1] });
+    expect(await store().migrate()).toEqual({ from: 0, to: SCHEMA_VERSION, applied: [1, 2] });
     expect(await store().migrate()).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION, applied: [] });
     expect(await migrate({ connectionString: testUrl(), schema })).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION, applied: [] });
-    expect(await versions()).toEqual([1]);
+    expect(await versions()).toEqual([1, 2]);
   });
 
   it('is safe when many processes start at once on a new schema', async () => {
@@ -37,7 +39,7 @@ describe('PostgresStore migrations', () => {
     const starters = Array.from({ length: 8 }, () => store());
     const reports = await Promise.all(starters.map((s) => s.migrate()));
     expect(reports.filter((r) => r.applied.length > 0)).toHaveLength(1);
-    expect(await versions()).toEqual([1]);
+    expect(await versions()).toEqual([1, 2]);
     // Lazy start from several stores at once works too (every one of them can read).
     const more = Array.from({ length: 4 }, () => store());
     await Promise.all(more.map((s) => s.listKeys({})));
@@ -50,7 +52,7 @@ describe('PostgresStore migrations', () => {
     const late = store();
     const error = await late.listKeys({}).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: ErrorCodes.UNAVAILABLE, details: { schemaVersion: 999, codeVersion: SCHEMA_VERSION } });
-    expect((error as Error).message).toMatch(/version 999, newer than this code supports \(1\)/);
+    expect((error as Error).message).toMatch(/version 999, newer than this code supports \(2\)/);
     await expect(late.migrate()).rejects.toThrow(/newer than this code supports/);
     await expect(store({ migrate: false }).findKeyById('x')).rejects.toThrow(/newer than this code supports/);
   });
@@ -58,9 +60,65 @@ describe('PostgresStore migrations', () => {
   it('with migrate: false, checks the schema instead of changing it', async () => {
     schema = randomSchema();
     const manual = store({ migrate: false });
-    await expect(manual.listKeys({})).rejects.toThrow(/is at version 0, this code needs 1; run store.migrate\(\)/);
+    await expect(manual.listKeys({})).rejects.toThrow(/is at version 0, this code needs 2; run store.migrate\(\)/);
     expect(await adminQuery('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).toEqual([]);
     await manual.migrate();
     expect(await manual.listKeys({})).toEqual([]);
+  });
+
+  it('upgrades a version 1 schema holding keys to the change log, which then logs every change', async () => {
+    schema = randomSchema();
+    const n = schemaNames(schema);
+    await adminQuery(`CREATE SCHEMA "${schema}"`);
+    await adminQuery(
+      `CREATE TABLE ${n.migrations} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    for (const statement of (MIGRATIONS[0] as (typeof MIGRATIONS)[number]).statements(n)) await adminQuery(statement);
+    await adminQuery(`INSERT INTO ${n.migrations} (version, name) VALUES (1, 'v1')`);
+    const old = makeKeyRecord({ keyHash: hashKey('sk_test_old') });
+    const s = store();
+    await expect(store({ migrate: false }).listKeys({})).rejects.toThrow(/is at version 1, this code needs 2/);
+    expect(await s.migrate()).toEqual({ from: 1, to: 2, applied: [2] });
+    await s.commit({ at: 1, insertKeys: [old] });
+    await s.commit({ at: 2, updateKeys: [{ id: old.id, expectedVersion: 1, patch: { status: 'revoked' } }] });
+    const page = await s.readChanges({ afterSeq: 0, limit: 10 });
+    expect(page.changes.map((c) => [c.seq, c.status, c.version])).toEqual([
+      [1, 'active', 1],
+      [2, 'revoked', 2],
+    ]);
+  });
+
+  it('a key written by a plain SQL script is logged too, and commits are numbered in commit order', async () => {
+    schema = randomSchema();
+    const s = store();
+    await s.migrate();
+    const n = schemaNames(schema);
+    const a = makeKeyRecord();
+    const b = makeKeyRecord({ clientId: 'b' });
+    await s.commit({ at: 1, insertKeys: [a, b] });
+    const { default: pg } = await import('pg');
+    const first = new pg.Client({ connectionString: testUrl() });
+    const second = new pg.Client({ connectionString: testUrl() });
+    await Promise.all([first.connect(), second.connect()]);
+    try {
+      await first.query('BEGIN');
+      await first.query(`UPDATE ${n.keys} SET status = 'revoked', version = version + 1 WHERE id = $1`, [a.id]);
+      // The second writer must wait for the first to commit before it gets a number.
+      let secondDone = false;
+      const late = second.query(`UPDATE ${n.keys} SET status = 'inactive', version = version + 1 WHERE id = $1`, [b.id]).then(() => {
+        secondDone = true;
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(secondDone).toBe(false);
+      await first.query('COMMIT');
+      await late;
+    } finally {
+      await Promise.all([first.end(), second.end()]);
+    }
+    const page = await s.readChanges({ afterSeq: 2, limit: 10 });
+    expect(page.changes.map((c) => [c.seq, c.keyHash, c.status])).toEqual([
+      [3, a.keyHash, 'revoked'],
+      [4, b.keyHash, 'inactive'],
+    ]);
   });
 });

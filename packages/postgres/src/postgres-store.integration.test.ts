@@ -191,6 +191,6 @@ describe('PostgresStore on the real database', () => {
     expect(await adminQuery('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).toEqual([]);
     const results = await Promise.all(Array.from({ length: 8 }, () => store.listKeys({})));
     expect(results).toEqual(Array.from({ length: 8 }, () => [] as KeyRecord[]));
-    expect(await adminQuery(`SELECT version FROM "${schema}".schema_migrations`)).toEqual([{ version: 1 }]);
+    expect(await adminQuery(`SELECT version FROM "${schema}".schema_migrations`)).toEqual([{ version: 1 }, { version: 2 }]);
   });
 });

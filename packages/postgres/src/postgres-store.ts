@@ -1,6 +1,8 @@
 import type {
   AuditQuery,
   AuditRecord,
+  ChangeLogPage,
+  ChangeLogQuery,
   KeyQuery,
   KeyRecord,
   KeyStore,
@@ -11,6 +13,7 @@ import type {
 } from '@keyward/core';
 import type { Pool, QueryResultRow } from 'pg';
 import { PostgresChangeFeed, type PostgresChangeFeedOptions } from './change-feed.js';
+import { changePageFromRows, readChangesSql, trimChangesSql } from './change-log.js';
 import { applyBatch } from './commit.js';
 import { invalidOption, storeError, type Target, unavailable } from './errors.js';
 import { checkSchema, type MigrationReport, runMigrations } from './migrate.js';
@@ -144,6 +147,18 @@ export class PostgresStore implements KeyStore {
     } catch (error) {
       throw storeError(error, 'commit', this.target);
     }
+  }
+
+  /** The change log the schema's triggers write (see `KeyChangeLog`): every key change, whoever made it, in commit order. */
+  async readChanges(query: ChangeLogQuery): Promise<ChangeLogPage> {
+    // biome-ignore lint/suspicious/noExplicitAny: rows are typed by changePageFromRows
+    return changePageFromRows((await this.query('readChanges', readChangesSql(this.names, query))) as any, query);
+  }
+
+  /** Deletes change rows older than `before` (ms, the database's clock); a reader behind them learns of the gap. */
+  async trimChanges(before: number): Promise<number> {
+    const rows = await this.query('trimChanges', trimChangesSql(this.names, before));
+    return Number(rows[0]?.deleted ?? 0);
   }
 
   /** One statement for the whole batch; a time never moves backwards; no version bump. */

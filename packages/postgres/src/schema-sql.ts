@@ -100,6 +100,65 @@ export const MIGRATIONS: readonly Migration[] = [
        FOR EACH STATEMENT EXECUTE FUNCTION ${n.quoted}.audit_events_append_only()`,
     ],
   },
+  {
+    version: 2,
+    name: 'key_changes: the change log every process follows',
+    statements: (n) => [
+      `CREATE TABLE ${n.changes} (
+        seq bigint NOT NULL CHECK (seq >= 1),
+        key_hash text COLLATE "C" NOT NULL,
+        status text NOT NULL,
+        version integer NOT NULL,
+        at bigint NOT NULL,
+        CONSTRAINT key_changes_pkey PRIMARY KEY (seq)
+      )`,
+      `CREATE INDEX key_changes_at_idx ON ${n.changes} (at)`,
+      // The counter behind seq, and how far the log was trimmed. A counter row, not a
+      // sequence: its row lock is held to commit, so seqs are dense and in commit order
+      // (a reader that has seen seq N has seen every change before it).
+      `CREATE TABLE ${n.meta} (name text PRIMARY KEY, value bigint NOT NULL)`,
+      `INSERT INTO ${n.meta} (name, value) VALUES ('key_changes_seq', 0), ('key_changes_trimmed_through', 0)`,
+      // Statement-level with transition tables: one counter update per statement, not per row.
+      // Logs inserts, deletes and updates that change status or version (last_used_at is bookkeeping).
+      `CREATE FUNCTION ${n.quoted}.keys_log_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+       DECLARE
+         changed bigint;
+         top bigint;
+         now_ms bigint := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+       BEGIN
+         IF TG_OP = 'INSERT' THEN
+           SELECT count(*) INTO changed FROM new_rows;
+         ELSIF TG_OP = 'DELETE' THEN
+           SELECT count(*) INTO changed FROM old_rows;
+         ELSE
+           SELECT count(*) INTO changed FROM new_rows AS nr JOIN old_rows AS o ON o.id = nr.id
+             WHERE o.version IS DISTINCT FROM nr.version OR o.status IS DISTINCT FROM nr.status;
+         END IF;
+         IF changed = 0 THEN RETURN NULL; END IF;
+         UPDATE ${n.meta} SET value = value + changed WHERE name = 'key_changes_seq' RETURNING value - changed INTO top;
+         IF TG_OP = 'INSERT' THEN
+           INSERT INTO ${n.changes} (seq, key_hash, status, version, at)
+             SELECT top + row_number() OVER (ORDER BY nr.id), nr.key_hash, nr.status, nr.version, now_ms FROM new_rows AS nr;
+         ELSIF TG_OP = 'DELETE' THEN
+           INSERT INTO ${n.changes} (seq, key_hash, status, version, at)
+             SELECT top + row_number() OVER (ORDER BY o.id), o.key_hash, 'deleted', o.version, now_ms FROM old_rows AS o;
+         ELSE
+           INSERT INTO ${n.changes} (seq, key_hash, status, version, at)
+             SELECT top + row_number() OVER (ORDER BY nr.id), nr.key_hash, nr.status, nr.version, now_ms
+             FROM new_rows AS nr JOIN old_rows AS o ON o.id = nr.id
+             WHERE o.version IS DISTINCT FROM nr.version OR o.status IS DISTINCT FROM nr.status;
+         END IF;
+         RETURN NULL;
+       END
+       $$`,
+      `CREATE TRIGGER keys_log_insert AFTER INSERT ON ${n.keys} REFERENCING NEW TABLE AS new_rows
+       FOR EACH STATEMENT EXECUTE FUNCTION ${n.quoted}.keys_log_changes()`,
+      `CREATE TRIGGER keys_log_update AFTER UPDATE ON ${n.keys} REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+       FOR EACH STATEMENT EXECUTE FUNCTION ${n.quoted}.keys_log_changes()`,
+      `CREATE TRIGGER keys_log_delete AFTER DELETE ON ${n.keys} REFERENCING OLD TABLE AS old_rows
+       FOR EACH STATEMENT EXECUTE FUNCTION ${n.quoted}.keys_log_changes()`,
+    ],
+  },
 ];
 
 /** The schema version this code expects: the number of the last migration. */

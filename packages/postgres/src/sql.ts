@@ -13,6 +13,9 @@ export interface SchemaNames {
   readonly rotations: string;
   readonly audit: string;
   readonly migrations: string;
+  /** The change log (schema version 2) and its counter. */
+  readonly changes: string;
+  readonly meta: string;
   /** The LISTEN/NOTIFY channel for key changes (unquoted: `pg_notify` takes it as text). */
   readonly channel: string;
 }
@@ -32,6 +35,8 @@ export function schemaNames(schema: string): SchemaNames {
     rotations: table('rotations'),
     audit: table('audit_events'),
     migrations: table('schema_migrations'),
+    changes: table('key_changes'),
+    meta: table('keyward_meta'),
     channel: changeChannel(schema),
   };
 }

@@ -1,3 +1,4 @@
+import type { ChangeLogPage, ChangeLogQuery, KeyChangeEntry } from '@keyward/core';
 import type { SqliteDatabase } from './options.js';
 
 /** `keyward_meta` row holding the highest `key_changes.seq` ever trimmed. */
@@ -59,4 +60,32 @@ export function trimChanges(db: SqliteDatabase, cutoff: number): number {
       return deleted;
     })
     .immediate();
+}
+
+interface ChangeRow {
+  seq: number;
+  key_hash: string;
+  status: KeyChangeEntry['status'];
+  version: number;
+  at: number;
+}
+
+const toEntry = (r: ChangeRow): KeyChangeEntry => ({ seq: r.seq, keyHash: r.key_hash, status: r.status, version: r.version, at: r.at });
+
+/** The store's `readChanges` (see `KeyChangeLog` in the core): one read transaction, so a concurrent trim is seen whole or not at all. */
+export function readChangeLog(db: SqliteDatabase, query: ChangeLogQuery): ChangeLogPage {
+  return db.transaction((): ChangeLogPage => {
+    const columns = 'seq, key_hash, status, version, at';
+    if (query.afterSeq === undefined) {
+      const rows = db
+        .prepare(`SELECT ${columns} FROM key_changes WHERE at >= ? ORDER BY seq LIMIT ?`)
+        .all(query.since, query.limit) as ChangeRow[];
+      return { changes: rows.map(toEntry), lastSeq: rows.at(-1)?.seq ?? highWaterMark(db), gap: false };
+    }
+    const trimmed = trimmedThrough(db);
+    const rows = db
+      .prepare(`SELECT ${columns} FROM key_changes WHERE seq > ? ORDER BY seq LIMIT ?`)
+      .all(Math.max(query.afterSeq, trimmed), query.limit) as ChangeRow[];
+    return { changes: rows.map(toEntry), lastSeq: rows.at(-1)?.seq ?? Math.max(query.afterSeq, trimmed), gap: trimmed > query.afterSeq };
+  })();
 }

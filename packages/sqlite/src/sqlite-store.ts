@@ -1,6 +1,8 @@
 import type {
   AuditQuery,
   AuditRecord,
+  ChangeLogPage,
+  ChangeLogQuery,
   KeyQuery,
   KeyRecord,
   KeyStore,
@@ -11,6 +13,7 @@ import type {
 } from '@keyward/core';
 import { silentLogger } from '@keyward/core';
 import type { Transaction } from 'better-sqlite3';
+import { readChangeLog, trimChanges } from './change-log.js';
 import { toKeywardError, unavailable } from './errors.js';
 import { checkSchema, type MigrateResult, migrateDatabase } from './migrate.js';
 import { configureDatabase, databaseLabel, openDatabase, openFailure } from './open-database.js';
@@ -119,6 +122,16 @@ export class SqliteStore implements KeyStore {
   }
 
   /** One transaction for the whole batch; a time never moves backwards; no version bump. */
+  /** The change log the schema's triggers write (see `KeyChangeLog`): every key change, whoever made it. */
+  readChanges(query: ChangeLogQuery): Promise<ChangeLogPage> {
+    return this.run('readChanges', (sql) => readChangeLog(sql.db, query));
+  }
+
+  /** Deletes change rows older than `before` (ms, SQLite's clock); a reader behind them learns of the gap. */
+  trimChanges(before: number): Promise<number> {
+    return this.run('trimChanges', (sql) => trimChanges(sql.db, before));
+  }
+
   async touchLastUsed(uses: readonly { readonly id: string; readonly at: number }[]): Promise<void> {
     if (uses.length === 0) return;
     await this.run('touchLastUsed', (_sql, connection) => connection.touch.immediate(uses));
