@@ -44,6 +44,12 @@ export interface KeywardEvents {
   'rotation.aborted': { at: number; clientId: string; rotationId: string; reason: string | null; actor: string | null };
   'rotation.failed': { at: number; clientId: string; rotationId: string; error: string };
   'key.expiring': KeyFacts & { expiresAt: number; daysLeft: number };
+  /**
+   * A change was committed to the store, but the shared cache or the bus could not be
+   * told (Redis down, frozen or unreachable from this process). The change stands:
+   * other processes learn it from the store's change log within about a second.
+   */
+  'change.not_shared': { at: number; fingerprints: readonly string[]; cache: boolean; bus: boolean; error: string };
   'key.orphaned': { at: number; clientId: string; keyId: string | null; fingerprint: string | null; problem: string };
 }
 

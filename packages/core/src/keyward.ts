@@ -1,8 +1,10 @@
 import { type AuditChainReport, verifyAuditRows } from './audit-chain.js';
+import { ChangeFollower, type ChangeFollowerStatus } from './changes/change-follower.js';
+import { VersionFloor } from './changes/version-floor.js';
 import { KeywardEmitter, type KeywardEventName, type KeywardListener, type VerifyContext } from './events.js';
 import { type IssuedKey, type IssueOptions, issueKey } from './issue-key.js';
 import { createKeyHasher } from './key-hash.js';
-import type { KeyStore } from './key-store.js';
+import { hasChangeLog, type KeyStore } from './key-store.js';
 import { errorFields } from './logger.js';
 import type { OpsContext } from './ops-context.js';
 import { type KeywardConfig, type KeywardOptions, resolveOptions } from './options.js';
@@ -27,6 +29,10 @@ export class Keyward {
   private readonly verifier: Verifier;
   private readonly usage: UsageRecorder;
   private readonly ops: OpsContext;
+  /** Follows the store's change log (absent when the store keeps none, or `changes.interval: false`). */
+  private readonly follower: ChangeFollower | undefined;
+  /** A bus or a change log to hear other processes' changes from: the first verify starts listening. */
+  private readonly listens: boolean;
   private subscription: Promise<(() => Promise<void>) | undefined> | undefined;
 
   constructor(options: KeywardOptions = {}) {
@@ -34,6 +40,9 @@ export class Keyward {
     const { config } = this;
     this.events = new KeywardEmitter(config.logger);
     const hasher = createKeyHasher(config.pepper);
+    const { store } = config;
+    const follow = config.changesIntervalMs !== null && hasChangeLog(store);
+    const floor = follow ? new VersionFloor(config.replayWindowMs, Math.max(100_000, config.lruMax), () => config.clock.now()) : undefined;
     this.usage = new UsageRecorder(config.store, config.logger, config.usageFlushMs);
     this.verifier = new Verifier({
       store: config.store,
@@ -50,8 +59,25 @@ export class Keyward {
       usage: this.usage,
       usageResolution: config.usageResolutionMs,
       perConnection: config.perConnection,
+      floor,
     });
     this.ops = { config, hasher, events: this.events, verifier: this.verifier };
+    if (follow && floor !== undefined && hasChangeLog(store)) {
+      const verifier = this.verifier;
+      this.follower = new ChangeFollower({
+        log: store,
+        target: { applyChange: (hash, version, deleted) => verifier.applyChange(hash, version, deleted), clear: () => verifier.clear() },
+        floor,
+        clock: config.clock,
+        logger: config.logger,
+        intervalMs: config.changesIntervalMs as number,
+        replayWindowMs: config.replayWindowMs,
+        retentionMs: config.changeRetentionMs,
+        trimIntervalMs: 60_000,
+        pageSize: 1000,
+      });
+    }
+    this.listens = config.bus !== undefined || this.follower !== undefined;
   }
 
   get store(): KeyStore {
@@ -66,7 +92,7 @@ export class Keyward {
    * same key presented again on it skip the checksum and the hash (`lru.perConnection`).
    */
   verify(key: unknown, context?: VerifyContext, connection?: object): Promise<VerifyResult> {
-    if (this.subscription === undefined && this.config.bus !== undefined) this.subscribe();
+    if (this.subscription === undefined && this.listens) this.subscribe();
     return this.verifier.verify(key, context, connection);
   }
 
@@ -76,7 +102,7 @@ export class Keyward {
    * Never throws.
    */
   verifyFast(key: unknown, context?: VerifyContext, connection?: object): VerifyResult | Promise<VerifyResult> {
-    if (this.subscription === undefined && this.config.bus !== undefined) this.subscribe();
+    if (this.subscription === undefined && this.listens) this.subscribe();
     return this.verifier.verifyFast(key, context, connection);
   }
 
@@ -88,7 +114,7 @@ export class Keyward {
    * connection needs no parsing again. Never throws.
    */
   verifyRepeat(source: string, offset: number, context: VerifyContext | undefined, connection: unknown): VerifyResult | undefined {
-    if (this.subscription === undefined && this.config.bus !== undefined) this.subscribe();
+    if (this.subscription === undefined && this.listens) this.subscribe();
     return this.verifier.verifyRepeat(source, offset, context, connection);
   }
 
@@ -174,34 +200,71 @@ export class Keyward {
   }
 
   /**
-   * Subscribes to the invalidation bus, if one is configured. Called lazily by the
-   * first `verify`; call it yourself to subscribe before the first request.
+   * Starts hearing other processes' key changes: follows the store's change log (the
+   * truth, read every `changes.interval`) and subscribes to the invalidation bus, if
+   * one is configured (the fast path: each message drops its key and wakes the
+   * follower). Called lazily by the first `verify`; call it yourself to listen before
+   * the first request. Resolves once the bus is subscribed; the change log's replay
+   * goes on in the background (see `changeLogStatus()`).
    */
   subscribe(): Promise<(() => Promise<void>) | undefined> {
     const { bus, logger } = this.config;
     if (this.subscription !== undefined) return this.subscription;
+    const follower = this.follower;
+    void follower?.start();
     if (bus === undefined) {
       this.subscription = Promise.resolve(undefined);
       return this.subscription;
     }
-    const attempt: Promise<(() => Promise<void>) | undefined> = bus
-      .subscribe({ invalidate: (hash) => this.verifier.invalidate(hash), reset: () => this.verifier.clear() })
-      .catch((error: unknown) => {
-        logger.error(errorFields(error), 'keyward: could not subscribe to the invalidation bus; will retry');
-        this.verifier.clear();
-        // Retry from a later verify, at most every 5 s, not on every request.
-        setTimeout(() => {
-          if (this.subscription === attempt) this.subscription = undefined;
-        }, 5000).unref();
-        return undefined;
-      });
+    const verifier = this.verifier;
+    const handlers = {
+      invalidate: (hash: string) => {
+        verifier.invalidate(hash);
+        follower?.wake();
+      },
+      // Messages were lost. With the change log followed, reading it catches up on all of
+      // them; without it (or while it cannot be read) every entry must be re-confirmed.
+      reset: () => {
+        if (follower === undefined || follower.status().failing) verifier.clear();
+        follower?.wake();
+      },
+    };
+    const attempt: Promise<(() => Promise<void>) | undefined> = bus.subscribe(handlers).catch((error: unknown) => {
+      logger.error(errorFields(error), 'keyward: could not subscribe to the invalidation bus; will retry');
+      handlers.reset();
+      // Retry from a later verify, at most every 5 s, not on every request.
+      setTimeout(() => {
+        if (this.subscription === attempt) this.subscription = undefined;
+      }, 5000).unref();
+      return undefined;
+    });
     this.subscription = attempt;
     return attempt;
+  }
+
+  /**
+   * Where this process stands in the store's change log: the last seq applied, whether
+   * the replay is done, when the log was last read. `undefined` when it is not followed.
+   */
+  changeLogStatus(): ChangeFollowerStatus | undefined {
+    return this.follower?.status();
+  }
+
+  /**
+   * Reads the change log now and resolves once every change committed before the call
+   * has been applied to this process (a no-op when the log is not followed).
+   */
+  async catchUp(): Promise<void> {
+    if (this.follower === undefined) return;
+    if (this.subscription === undefined) this.subscribe();
+    await this.follower.start();
+    await this.follower.read();
   }
 
   /** Writes pending `last_used_at`, leaves the bus, and closes the store only if keyward created it. */
   async close(): Promise<void> {
     await this.usage.close();
+    await this.follower?.stop();
     const unsubscribe = await this.subscription;
     this.subscription = Promise.resolve(undefined);
     if (unsubscribe) await unsubscribe();

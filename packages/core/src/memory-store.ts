@@ -1,6 +1,15 @@
 import { chainAuditEntry } from './audit-chain.js';
 import { conflict } from './errors.js';
-import type { AuditQuery, ChangeLogPage, ChangeLogQuery, KeyChangeEntry, KeyQuery, KeyStore, RotationQuery, WriteBatch } from './key-store.js';
+import type {
+  AuditQuery,
+  ChangeLogPage,
+  ChangeLogQuery,
+  KeyChangeEntry,
+  KeyQuery,
+  KeyStore,
+  RotationQuery,
+  WriteBatch,
+} from './key-store.js';
 import { type AuditRecord, type KeyRecord, OPEN_ROTATION_STATES, type RotationRecord } from './types.js';
 
 function freezeKey(record: KeyRecord): KeyRecord {

@@ -50,22 +50,35 @@ export function auditFor(
 /**
  * After the store committed: drop the keys from this process's LRU, write them
  * through to the shared cache (a tombstone for a retired key, never a delete), and
- * tell other processes. The store is the truth, so a failure here is logged, not
- * thrown: cache entries are bounded by their TTL and the LRU by its max age.
+ * only then tell other processes (a process woken by the message must find the new
+ * entry in the cache, not the old one). The store is the truth, so a failure here is
+ * not thrown: it is logged and raised as `change.not_shared`, and other processes
+ * learn the change from the store's change log (their readers also refuse a cache
+ * entry older than the log says).
  */
 export async function propagate(ctx: OpsContext, changed: readonly KeyRecord[], deleted: readonly KeyRecord[] = []): Promise<void> {
-  const { cache, bus, logger } = ctx.config;
-  for (const record of [...changed, ...deleted]) ctx.verifier.invalidate(record.keyHash);
-  const work: Promise<unknown>[] = [];
-  for (const record of changed) {
-    if (cache) work.push(cache.write(toLiveKey(record)).catch((e: unknown) => warn(e, record, 'shared cache write')));
-  }
-  for (const record of [...changed, ...deleted]) {
-    if (bus) work.push(bus.publish(record.keyHash).catch((e: unknown) => warn(e, record, 'invalidation publish')));
-  }
-  await Promise.all(work);
-
-  function warn(error: unknown, record: KeyRecord, what: string): void {
-    logger.error({ ...errorFields(error), fingerprint: record.fingerprint }, `keyward: ${what} failed after a committed change`);
+  const { cache, bus, logger, clock } = ctx.config;
+  const all = [...changed, ...deleted];
+  for (const record of all) ctx.verifier.invalidate(record.keyHash);
+  if (all.length === 0) return;
+  const failed = { cache: false, bus: false, error: '' };
+  const note = (what: 'cache' | 'bus', record: KeyRecord) => (error: unknown) => {
+    failed[what] = true;
+    failed.error ||= errorFields(error).err.message;
+    logger.error(
+      { ...errorFields(error), fingerprint: record.fingerprint },
+      `keyward: ${what === 'cache' ? 'shared cache write' : 'invalidation publish'} failed after a committed change; other processes learn it from the change log`,
+    );
+  };
+  if (cache) await Promise.all(changed.map((record) => cache.write(toLiveKey(record)).catch(note('cache', record))));
+  if (bus) await Promise.all(all.map((record) => bus.publish(record.keyHash).catch(note('bus', record))));
+  if (failed.cache || failed.bus) {
+    ctx.events.emit('change.not_shared', {
+      at: clock.now(),
+      fingerprints: all.map((k) => k.fingerprint),
+      cache: failed.cache,
+      bus: failed.bus,
+      error: failed.error,
+    });
   }
 }

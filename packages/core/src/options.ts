@@ -47,6 +47,24 @@ export interface KeywardOptions {
      */
     perConnection?: boolean;
   };
+  /**
+   * Following the store's change log, so that every process hears of every key change
+   * within about one `interval` while the store is reachable, whoever made it and
+   * whatever the bus (Redis) does. Used when the store keeps a change log (every store
+   * keyward ships does).
+   */
+  changes?: {
+    /** How often the log is read (also at once on every bus message). `false` to not follow it. Default `500ms`. */
+    interval?: Duration | false;
+    /**
+     * How far back a starting process replays the log to learn which shared-cache
+     * entries are older than the store. At least the shared cache's entry TTL
+     * (`RedisKeyCache` `ttl`, default `5m`). Default `15m`.
+     */
+    replayWindow?: Duration;
+    /** Changes older than this are trimmed from the log (each process trims once a minute). At least `replayWindow`. Default `1h`. */
+    retention?: Duration;
+  };
   /** `last_used_at` bookkeeping. */
   lastUsed?: {
     /** How often collected uses are written to the store. Default `30s`. */
@@ -74,6 +92,10 @@ export interface KeywardConfig {
   negativeMax: number;
   negativeTtlMs: number;
   perConnection: boolean;
+  /** `null`: the change log is not followed. */
+  changesIntervalMs: number | null;
+  replayWindowMs: number;
+  changeRetentionMs: number;
   usageFlushMs: number;
   usageResolutionMs: number;
 }
@@ -117,6 +139,15 @@ export function resolveOptions(options: KeywardOptions = {}): KeywardConfig {
   }
   const lru = options.lru ?? {};
   const lastUsed = options.lastUsed ?? {};
+  const changes = options.changes ?? {};
+  if (typeof changes !== 'object' || changes === null) throw invalidOption('changes', changes, 'must be an object');
+  const changesIntervalMs = changes.interval === false ? null : parseDuration(changes.interval ?? '500ms', 'changes.interval');
+  if (changesIntervalMs !== null && (changesIntervalMs < 10 || changesIntervalMs > 60_000))
+    throw invalidOption('changes.interval', changes.interval, 'must be from 10ms to 1m, or false');
+  const replayWindowMs = parseDuration(changes.replayWindow ?? '15m', 'changes.replayWindow');
+  const changeRetentionMs = parseDuration(changes.retention ?? '1h', 'changes.retention');
+  if (changeRetentionMs < replayWindowMs)
+    throw invalidOption('changes.retention', changes.retention, `must be at least changes.replayWindow (${replayWindowMs} ms)`);
   return {
     store: store ?? new MemoryStore(),
     ownsStore: store === undefined,
@@ -134,6 +165,9 @@ export function resolveOptions(options: KeywardOptions = {}): KeywardConfig {
     negativeMax: positiveInt(lru.negativeMax, 'lru.negativeMax', 10_000),
     negativeTtlMs: parseDuration(lru.negativeTtl ?? '5s', 'lru.negativeTtl'),
     perConnection: booleanOption(lru.perConnection, 'lru.perConnection', true),
+    changesIntervalMs,
+    replayWindowMs,
+    changeRetentionMs,
     usageFlushMs: parseDuration(lastUsed.flushInterval ?? '30s', 'lastUsed.flushInterval'),
     usageResolutionMs: parseDuration(lastUsed.resolution ?? '60s', 'lastUsed.resolution'),
   };

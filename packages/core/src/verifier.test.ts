@@ -51,7 +51,8 @@ class MapCache implements SharedKeyCache {
 function setup(extra: Parameters<typeof createKeyward>[0] = {}) {
   const clock = new ManualClock();
   const store = new InstrumentedStore();
-  const keyward = createKeyward({ store, clock, lastUsed: { flushInterval: 0 }, ...extra });
+  // These tests are about the LRU, the shared cache and the bus: the change log is followed in change-follower.test.ts.
+  const keyward = createKeyward({ store, clock, lastUsed: { flushInterval: 0 }, changes: { interval: false }, ...extra });
   return { clock, store, keyward };
 }
 
@@ -237,8 +238,9 @@ describe('verify with a shared cache and a bus', () => {
     const { bus, published, handlers: current } = recordingBus();
     const store = new InstrumentedStore();
     const clock = new ManualClock();
-    const admin = createKeyward({ store, bus, clock });
-    const api = createKeyward({ store, bus, clock });
+    const noLog = { interval: false } as const; // the bus alone: the change log is followed in change-follower.test.ts
+    const admin = createKeyward({ store, bus, clock, changes: noLog });
+    const api = createKeyward({ store, bus, clock, changes: noLog });
     const issued = await admin.issue('acme');
     expect(await api.verify(issued.key)).toMatchObject({ valid: true });
     await admin.revoke(issued.id, { reason: 'test' });
@@ -259,7 +261,7 @@ describe('verify with a shared cache and a bus', () => {
     const store = new InstrumentedStore();
     const clock = new ManualClock();
     const admin = createKeyward({ store, clock });
-    const api = createKeyward({ store, bus, clock, lru: { maxAge: '60s' } });
+    const api = createKeyward({ store, bus, clock, lru: { maxAge: '60s' }, changes: { interval: false } });
     const kept = await admin.issue('kept');
     const revoked = await admin.issue('revoked');
     const dropped = await admin.issue('dropped');
@@ -356,8 +358,9 @@ describe('verify: the per-connection memo', () => {
     const { bus, published, handlers: current } = recordingBus();
     const store = new InstrumentedStore();
     const clock = new ManualClock();
-    const admin = createKeyward({ store, bus, clock });
-    const api = createKeyward({ store, bus, clock, keyLifetime: '30d', lru: { maxAge: '60s' } });
+    // The bus alone (a reset re-confirms entries); with the change log followed, a reset only wakes the follower.
+    const admin = createKeyward({ store, bus, clock, changes: { interval: false } });
+    const api = createKeyward({ store, bus, clock, keyLifetime: '30d', lru: { maxAge: '60s' }, changes: { interval: false } });
     const socket = {};
     const expiring = await admin.issue('acme', { ttl: '30s' });
     expect(await api.verify(expiring.key, undefined, socket)).toMatchObject({ valid: true });

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Clock } from './clock.js';
+import type { VersionFloor } from './changes/version-floor.js';
 import type { KeywardEmitter, VerifyContext } from './events.js';
 import type { SharedKeyCache } from './key-cache.js';
 import { checkKeyFormat } from './key-format.js';
@@ -65,6 +66,8 @@ export interface VerifierConfig {
   usageResolution: number;
   /** Remember per connection the last key presented on it (see `ConnectionMemo`). */
   perConnection: boolean;
+  /** Versions the change log requires of shared-cache entries; absent without a change log. */
+  floor?: VersionFloor;
 }
 
 /**
@@ -205,6 +208,19 @@ export class Verifier {
     }
   }
 
+  /**
+   * A change the change log reports (its version floor is already raised). An LRU entry
+   * older than the change is dropped; one loaded at that version or later (after the
+   * commit, as when a starting process replays changes it has already read) is kept, so
+   * following the log costs no re-reads. With no entry, only the negative cache is
+   * dropped: a lookup in flight is held to the floor when it fills (`remember`).
+   */
+  applyChange(keyHash: string, version: number, deleted: boolean): void {
+    const entry = this.lru.peek(keyHash);
+    if (entry === undefined) this.negative.delete(keyHash);
+    else if (deleted || entry.key.version < version) this.invalidate(keyHash);
+  }
+
   /** Drops one key from this process's caches (after a local change or a bus message). */
   invalidate(keyHash: string): void {
     this.invalidatedAt.set(keyHash, ++this.epoch);
@@ -319,14 +335,22 @@ export class Verifier {
   }
 
   private async lookup(keyHash: string, startEpoch: number): Promise<LiveKey | null> {
-    const { cache, store, logger } = this.config;
+    const { cache, store, logger, floor } = this.config;
     let cacheFailed = false;
+    /** A shared-cache entry the change log cannot vouch for yet: used only if the store cannot be reached. */
+    let unchecked: LiveKey | undefined;
     if (cache !== undefined) {
       try {
         const cached = await cache.get(keyHash);
         if (cached !== null) {
-          this.remember(keyHash, cached, startEpoch);
-          return cached;
+          const trust = floor === undefined ? 'fresh' : floor.check(keyHash, cached.version);
+          if (trust === 'fresh') {
+            this.remember(keyHash, cached, startEpoch);
+            return cached;
+          }
+          // A 'stale' entry predates a change in the log (a writer that never reached the
+          // cache): never used. The store answers, and the fill below repairs the entry.
+          if (trust === 'unchecked') unchecked = cached;
         }
       } catch (error) {
         cacheFailed = true;
@@ -341,9 +365,15 @@ export class Verifier {
       record = await store.findKeyByHash(keyHash);
     } catch (error) {
       logger.error(
-        { ...errorFields(error), fingerprint: fingerprintOf(keyHash), cacheFailed },
-        'keyward: key store lookup failed; answering unavailable',
+        { ...errorFields(error), fingerprint: fingerprintOf(keyHash), cacheFailed, cacheEntryUnchecked: unchecked !== undefined },
+        unchecked === undefined
+          ? 'keyward: key store lookup failed; answering unavailable'
+          : 'keyward: key store lookup failed; deciding from the shared cache',
       );
+      if (unchecked !== undefined) {
+        this.remember(keyHash, unchecked, startEpoch);
+        return unchecked;
+      }
       throw error;
     }
     if (record === null) {
@@ -366,6 +396,8 @@ export class Verifier {
 
   private remember(keyHash: string, key: LiveKey, startEpoch: number): void {
     if (!this.mayFill(keyHash, startEpoch)) return;
+    // Read before a change the change log has since reported: not cached.
+    if (this.config.floor?.check(keyHash, key.version) === 'stale') return;
     const current = this.lru.get(keyHash);
     if (current !== undefined && current.key.version > key.version) return;
     this.lru.set(keyHash, this.entryFor(key, this.config.clock.now()));
