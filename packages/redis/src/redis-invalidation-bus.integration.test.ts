@@ -123,3 +123,38 @@ describe('RedisInvalidationBus with Redis unreachable', () => {
     await bus.close();
   });
 });
+
+describe('RedisInvalidationBus heartbeat', () => {
+  it('notices a frozen Redis (SIGSTOP: the connection stays open) within a second, and resubscribes after the thaw', async () => {
+    const { startTestRedisServer } = await import('./testing/redis-server.js');
+    const server = await startTestRedisServer();
+    const namespace = randomNamespace();
+    const bus = new RedisInvalidationBus({ url: server.url, namespace });
+    const publisher = new RedisInvalidationBus({ url: server.url, namespace });
+    const { calls, handlers, resets } = recorder();
+    try {
+      await bus.subscribe(handlers);
+      expect(resets()).toBe(1);
+      await server.freeze();
+      const frozenAt = performance.now();
+      await waitFor('the heartbeat to give up', async () => resets() === 2, 3000);
+      const noticedMs = performance.now() - frozenAt;
+      expect(noticedMs).toBeLessThan(1000);
+      await server.thaw();
+      await waitFor('the resubscription', async () => resets() === 3, 10_000);
+      const key = liveKey();
+      await publisher.publish(key.keyHash);
+      await waitFor('the message', async () => calls.includes(`invalidate:${key.keyHash}`));
+    } finally {
+      await server.thaw().catch(() => undefined);
+      await bus.close();
+      await publisher.close();
+      await server.destroy();
+    }
+  });
+
+  it('validates heartbeatInterval', () => {
+    expect(() => new RedisInvalidationBus({ heartbeatInterval: '5ms' })).toThrow(/heartbeatInterval/);
+    expect(() => new RedisInvalidationBus({ heartbeatInterval: 0 })).not.toThrow();
+  });
+});

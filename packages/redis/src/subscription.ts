@@ -12,12 +12,21 @@ export interface SubscriptionConfig {
   readonly logger: Logger;
   readonly connect: () => Redis;
   readonly timeoutMs: number;
+  /** How often the live connection is PINGed; `0` for never. */
+  readonly heartbeatMs: number;
 }
+
+/** A subscriber whose PING went unanswered this many heartbeats is given up for dead. */
+const MISSED_HEARTBEATS = 3;
 
 /**
  * One subscription on its own connection. When the connection drops (close, end or error) it
  * calls `reset()` (messages may be lost from now on), reconnects with backoff (at most 1 s
  * apart), resubscribes and calls `reset()` again (messages were missed meanwhile).
+ *
+ * A frozen Redis (stopped, or a network that drops packets) closes nothing: the connection
+ * stays open and silent, and TCP keepalive takes minutes to notice. So the live connection is
+ * PINGed every `heartbeatMs`; a PING unanswered for three heartbeats counts as a drop.
  */
 export class Subscription {
   private conn: Redis | undefined;
@@ -25,6 +34,7 @@ export class Subscription {
   private stopped = false;
   private attempts = 0;
   private timer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
   // biome-ignore lint/suspicious/noExplicitAny: EventEmitter listeners take any arguments
   private readonly listeners = new WeakMap<Redis, [string, (...args: any[]) => void][]>();
 
@@ -40,6 +50,7 @@ export class Subscription {
     this.stopped = true;
     this.live = false;
     clearTimeout(this.timer);
+    clearInterval(this.heartbeat);
     const conn = this.conn;
     this.conn = undefined;
     if (conn !== undefined) await this.dispose(conn, true);
@@ -80,11 +91,40 @@ export class Subscription {
       return;
     }
     this.live = true;
+    this.beat(conn);
+  }
+
+  /** PINGs `conn` while it is the live connection; silence for three beats is a drop. */
+  private beat(conn: Redis): void {
+    clearInterval(this.heartbeat);
+    const every = this.config.heartbeatMs;
+    if (every <= 0) return;
+    let waitingSince: number | undefined;
+    this.heartbeat = setInterval(() => {
+      if (conn !== this.conn || !this.live) {
+        clearInterval(this.heartbeat);
+        return;
+      }
+      const now = performance.now();
+      if (waitingSince !== undefined) {
+        if (now - waitingSince >= MISSED_HEARTBEATS * every) this.dropped(conn, 'heartbeat unanswered');
+        return;
+      }
+      waitingSince = now;
+      conn.ping().then(
+        () => {
+          waitingSince = undefined;
+        },
+        noop, // a failing connection reports itself through 'error' / 'close'
+      );
+    }, every);
+    this.heartbeat.unref();
   }
 
   private dropped(conn: Redis, why: string): void {
     if (conn !== this.conn || !this.live) return; // still connecting (attempt() handles it) or already gone
     this.live = false;
+    clearInterval(this.heartbeat);
     this.conn = undefined;
     void this.dispose(conn, false);
     this.config.logger.warn({ why }, '@keyward/redis: invalidation subscriber disconnected; flushing the local cache and reconnecting');

@@ -75,8 +75,21 @@ export interface TestRedisServer {
   readonly url: string;
   stop(): Promise<void>;
   restart(): Promise<void>;
+  /** SIGKILL: the server dies at once, keeping nothing (it persists nothing). */
+  kill(): Promise<void>;
+  /** SIGSTOP: connections stay open and nothing answers. */
+  freeze(): Promise<void>;
+  /** SIGCONT after `freeze`. */
+  thaw(): Promise<void>;
   /** Stops the server and removes its temp dir. */
   destroy(): Promise<void>;
+}
+
+async function pidOf(dir: string, port: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const pid = Number((await readFile(join(dir, `redis-${port}.pid`), 'utf8')).trim());
+  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`no pid for redis-server on ${port}`);
+  return pid;
 }
 
 export async function startTestRedisServer(): Promise<TestRedisServer> {
@@ -88,7 +101,20 @@ export async function startTestRedisServer(): Promise<TestRedisServer> {
     url: `redis://127.0.0.1:${port}`,
     stop: () => stopRedisServer(port),
     restart: () => startRedisServer(port, dir),
+    async kill() {
+      process.kill(await pidOf(dir, port), 'SIGKILL');
+      await waitFor(`redis-server on ${port} to die`, async () => isFree(port));
+    },
+    async freeze() {
+      process.kill(await pidOf(dir, port), 'SIGSTOP');
+    },
+    async thaw() {
+      process.kill(await pidOf(dir, port), 'SIGCONT');
+    },
     async destroy() {
+      await pidOf(dir, port)
+        .then((pid) => process.kill(pid, 'SIGCONT'))
+        .catch(() => undefined);
       await stopRedisServer(port);
       await rm(dir, { recursive: true, force: true });
     },
