@@ -1,6 +1,7 @@
 import type { KeyRecord, Keyward } from '@keyward/core';
 import { type Connection, connect } from './connect.js';
 import { describeError, exitCodeFor, OperationError, UsageError } from './errors.js';
+import { watchNotShared } from './not-shared.js';
 import type { Output } from './output.js';
 
 export interface GlobalFlags {
@@ -58,7 +59,13 @@ export function createCommandContext(
           }
           return matches[0] as KeyRecord;
         };
-        await body({ keyward, connection, out, resolveKey });
+        const notShared = watchNotShared(keyward, out);
+        try {
+          await body({ keyward, connection, out: notShared.out, resolveKey });
+        } finally {
+          notShared.stop();
+          notShared.report();
+        }
       } catch (error) {
         out.info(`keyward: ${describeError(error)}`);
         setExitCode(exitCodeFor(error));

@@ -47,6 +47,7 @@ export class Keyward {
     this.verifier = new Verifier({
       store: config.store,
       cache: config.cache,
+      cacheTimeout: config.cacheTimeoutMs,
       clock: config.clock,
       hasher,
       prefix: config.prefix,

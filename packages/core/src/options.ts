@@ -12,6 +12,12 @@ export interface KeywardOptions {
   store?: KeyStore;
   /** Shared cache of live keys between processes (e.g. `RedisKeyCache`). Default: none. */
   cache?: SharedKeyCache;
+  /**
+   * How long a lookup waits for the shared cache before it asks the store as well: a frozen
+   * or overloaded Redis then costs a lookup this long, not Redis's own command timeout (its
+   * answer is still used if the store cannot be reached). Default `50ms`.
+   */
+  cacheTimeout?: Duration;
   /** Tells other processes a key changed (Redis pub/sub, PostgreSQL NOTIFY, SQLite change log). Default: none. */
   bus?: InvalidationBus;
   /** Key prefix, e.g. `sk_live` (lowercase letters and digits, `_`-separated words). Default `sk_live`. */
@@ -79,6 +85,7 @@ export interface KeywardConfig {
   store: KeyStore;
   ownsStore: boolean;
   cache: SharedKeyCache | undefined;
+  cacheTimeoutMs: number;
   bus: InvalidationBus | undefined;
   prefix: string;
   pepper: string | Uint8Array | undefined;
@@ -152,6 +159,7 @@ export function resolveOptions(options: KeywardOptions = {}): KeywardConfig {
     store: store ?? new MemoryStore(),
     ownsStore: store === undefined,
     cache,
+    cacheTimeoutMs: parseDuration(options.cacheTimeout ?? '50ms', 'cacheTimeout'),
     bus,
     prefix,
     pepper,

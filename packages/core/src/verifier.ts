@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
-import type { Clock } from './clock.js';
 import type { VersionFloor } from './changes/version-floor.js';
+import type { Clock } from './clock.js';
 import type { KeywardEmitter, VerifyContext } from './events.js';
 import type { SharedKeyCache } from './key-cache.js';
 import { checkKeyFormat } from './key-format.js';
@@ -37,6 +37,9 @@ function snapshotContext(context: VerifyContext | undefined): VerifyContext | un
   };
 }
 
+/** The shared cache did not answer within `cacheTimeout`. */
+const SLOW = Symbol('slow');
+
 /** One LRU entry: the key as last loaded, when, and its results built once. */
 interface Entry {
   readonly key: LiveKey;
@@ -68,6 +71,8 @@ export interface VerifierConfig {
   perConnection: boolean;
   /** Versions the change log requires of shared-cache entries; absent without a change log. */
   floor?: VersionFloor;
+  /** How long a lookup waits for the shared cache before asking the store as well (ms). */
+  cacheTimeout: number;
 }
 
 /**
@@ -339,10 +344,14 @@ export class Verifier {
     let cacheFailed = false;
     /** A shared-cache entry the change log cannot vouch for yet: used only if the store cannot be reached. */
     let unchecked: LiveKey | undefined;
+    /** The shared cache's answer when it came too late to wait for: the store is asked meanwhile. */
+    let late: Promise<LiveKey | null> | undefined;
     if (cache !== undefined) {
       try {
-        const cached = await cache.get(keyHash);
-        if (cached !== null) {
+        const answer = this.askCache(cache, keyHash);
+        const cached = await answer.first;
+        if (cached === SLOW) late = answer.late;
+        else if (cached !== null) {
           const trust = floor === undefined ? 'fresh' : floor.check(keyHash, cached.version);
           if (trust === 'fresh') {
             this.remember(keyHash, cached, startEpoch);
@@ -370,12 +379,14 @@ export class Verifier {
           ? 'keyward: key store lookup failed; answering unavailable'
           : 'keyward: key store lookup failed; deciding from the shared cache',
       );
+      if (late !== undefined) unchecked = (await this.lateEntry(late, keyHash)) ?? unchecked;
       if (unchecked !== undefined) {
         this.remember(keyHash, unchecked, startEpoch);
         return unchecked;
       }
       throw error;
     }
+    if (late !== undefined) cacheFailed = true; // a cache that slow is not filled either
     if (record === null) {
       if (this.mayFill(keyHash, startEpoch)) this.negative.set(keyHash, this.config.clock.now() + this.config.negativeTtl);
       return null;
@@ -388,6 +399,32 @@ export class Verifier {
       });
     }
     return key;
+  }
+
+  /**
+   * Asks the shared cache, answering `SLOW` when it has not answered within
+   * `cacheTimeout` (a frozen or overloaded Redis): the caller then asks the store
+   * instead of waiting for Redis's own timeout, and may still use the late answer.
+   */
+  private askCache(
+    cache: SharedKeyCache,
+    keyHash: string,
+  ): { first: Promise<LiveKey | null | typeof SLOW>; late: Promise<LiveKey | null> } {
+    const late = cache.get(keyHash);
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<typeof SLOW>((resolve) => {
+      timer = setTimeout(resolve, this.config.cacheTimeout, SLOW);
+    });
+    const first = Promise.race([late, slow]).finally(() => clearTimeout(timer));
+    late.catch(() => undefined); // if the race was lost, nobody else observes a rejection
+    return { first, late };
+  }
+
+  /** The late cache answer, once the store has failed: a decision unless the log knows it is stale. */
+  private async lateEntry(late: Promise<LiveKey | null>, keyHash: string): Promise<LiveKey | undefined> {
+    const entry = await late.catch(() => null);
+    if (entry === null) return undefined;
+    return this.config.floor?.check(keyHash, entry.version) === 'stale' ? undefined : entry;
   }
 
   private mayFill(keyHash: string, startEpoch: number): boolean {

@@ -47,6 +47,9 @@ export function watchErrors(client: RedisClient, logger: Logger, what: string): 
   };
 }
 
+/** How long calls fail at once (but for one probe) after one timed out. */
+const SUSPECT_MS = 1000;
+
 /**
  * One client as used by a keyward class: created lazily from the URL (and then owned and
  * closed by `close()`) or injected (never closed). Every call goes through `run`, which
@@ -58,6 +61,10 @@ export class Connection {
   private created: Redis | undefined;
   private readyWait: Promise<void> | undefined;
   private closed = false;
+  /** After a call timed out (a frozen or overloaded Redis): calls fail at once until then... */
+  private suspectUntil = 0;
+  /** ...but for one probe at a time, whose answer closes the breaker again. */
+  private probing = false;
 
   constructor(
     private readonly config: ConnectionConfig,
@@ -86,15 +93,31 @@ export class Connection {
    */
   run<T>(what: string, op: (client: RedisClient) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(unavailable(`${what}: this ${this.role} was closed`));
+    // A Redis that just let a call time out is not waited for again by every caller: one
+    // probe at a time goes through, the others fail at once (and fall back) until it answers.
+    let probe = false;
+    if (performance.now() < this.suspectUntil) {
+      if (this.probing)
+        return Promise.reject(unavailable(`${what}: Redis did not answer within ${this.config.commandTimeoutMs} ms just now; not waiting`));
+      this.probing = probe = true;
+    }
     const client = this.client;
     const ms = this.config.commandTimeoutMs;
+    const answered = () => {
+      this.suspectUntil = 0;
+    };
+    const connection = this;
     return new Promise<T>((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(() => fail(unavailable(`${what} timed out after ${ms} ms`)), ms);
+      const timer = setTimeout(() => {
+        connection.suspectUntil = performance.now() + SUSPECT_MS;
+        fail(unavailable(`${what} timed out after ${ms} ms`));
+      }, ms);
       function fail(error: unknown): void {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        if (probe) connection.probing = false;
         reject(
           error instanceof Error && (error as { code?: unknown }).code === 'KEYWARD_UNAVAILABLE'
             ? error
@@ -107,6 +130,8 @@ export class Connection {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
+          if (probe) connection.probing = false;
+          answered();
           resolve(value);
         }, fail);
       };
