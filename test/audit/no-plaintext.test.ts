@@ -16,9 +16,11 @@ import {
   generateKey,
   type KeyDelivery,
   type KeywardEventName,
+  type LiveKey,
   loggerAlertSink,
   ManualClock,
   Scheduler,
+  type SharedKeyCache,
   WebhookSink,
 } from '@keyward/core';
 import { apiKeyAuth } from '@keyward/express';
@@ -81,7 +83,20 @@ describe('a whole lifecycle leaves no plaintext key in logs, events, audit rows,
     const logger = pino({ level: 'trace' }, { write: (line: string) => void capture.add('pino', line) });
     const store = new SqliteStore({ path, logger });
     const clock = new ManualClock(T0);
-    const keyward = createKeyward({ store, clock, logger, retention: '10d' });
+    // A shared cache that goes down for one revoke: the change stands and `change.not_shared` is raised.
+    const entries = new Map<string, LiveKey>();
+    let cacheDown = false;
+    const cache: SharedKeyCache = {
+      get: async (hash) => entries.get(hash) ?? null,
+      fill: async (key) => {
+        if ((entries.get(key.keyHash)?.version ?? 0) < key.version) entries.set(key.keyHash, key);
+      },
+      write: async (key) => {
+        if (cacheDown) throw new Error('connect ECONNREFUSED 127.0.0.1:6390');
+        entries.set(key.keyHash, key);
+      },
+    };
+    const keyward = createKeyward({ store, clock, logger, retention: '10d', cache });
     closers.push(
       () => store.close(),
       () => keyward.close(),
@@ -183,7 +198,9 @@ describe('a whole lifecycle leaves no plaintext key in logs, events, audit rows,
     expect((await call('new key', { 'x-api-key': betaNew.key as string })).status).toBe(200);
     await keyward.finalize(betaNew.rotationId, { actor: 'ops@acme' });
     expect((await call('old key after finalize', { 'x-api-key': beta.key })).status).toBe(401);
+    cacheDown = true;
     await keyward.revoke(gamma.id, { reason: 'leaked', actor: 'security@acme' });
+    cacheDown = false;
     // The key also sits in the query string: the adapter's path (and the alert built from it) must drop it.
     expect((await call('revoked key', { authorization: `Bearer ${gamma.key}` }, `/whoami?api_key=${gamma.key}`)).status).toBe(401);
     const flipped = `${alpha.key.slice(0, -1)}${alpha.key.endsWith('A') ? 'B' : 'A'}`;

@@ -59,7 +59,8 @@ export function auditFor(
 export async function propagate(ctx: OpsContext, changed: readonly KeyRecord[], deleted: readonly KeyRecord[] = []): Promise<void> {
   const { cache, bus, logger, clock } = ctx.config;
   const all = [...changed, ...deleted];
-  for (const record of all) ctx.verifier.invalidate(record.keyHash);
+  for (const record of changed) ctx.verifier.committed(record.keyHash, record.status, record.version);
+  for (const record of deleted) ctx.verifier.committed(record.keyHash, 'deleted', record.version);
   if (all.length === 0) return;
   const failed = { cache: false, bus: false, error: '' };
   const note = (what: 'cache' | 'bus', record: KeyRecord) => (error: unknown) => {

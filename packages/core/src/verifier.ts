@@ -226,6 +226,16 @@ export class Verifier {
     else if (deleted || entry.key.version < version) this.invalidate(keyHash);
   }
 
+  /**
+   * This process committed a change: drop the key, and (with the change log followed)
+   * raise its version floor at once, so a shared-cache entry the write-through could not
+   * replace is not believed here even before the log is read.
+   */
+  committed(keyHash: string, status: string, version: number): void {
+    this.config.floor?.raise(keyHash, status, version);
+    this.invalidate(keyHash);
+  }
+
   /** Drops one key from this process's caches (after a local change or a bus message). */
   invalidate(keyHash: string): void {
     this.invalidatedAt.set(keyHash, ++this.epoch);

@@ -1,10 +1,25 @@
 // One API process as a user runs it: Express with a bare `apiKeyAuth()` configured by
-// KEYWARD_DATABASE_URL / KEYWARD_REDIS_URL. Prints `{"port":N}` once listening.
+// KEYWARD_DATABASE_URL / KEYWARD_REDIS_URL (the zero-config default). Prints `{"port":N}`
+// once listening. For the tests and bench:faults it also counts the store's key lookups
+// (GET /__lookups, unauthenticated), and with FAULTS_BASELINE=1 it runs keyward as it was
+// before the change log was followed (`changes.interval: false`: the bus alone).
+import { createKeywardFromEnv, defaultAttemptLimiter, defaultKeyward } from '@keyward/env';
 import { apiKeyAuth } from '@keyward/express';
 import express from 'express';
 
+const baseline = process.env.FAULTS_BASELINE === '1';
+const keyward = baseline ? await createKeywardFromEnv({ changes: { interval: false } }) : await defaultKeyward();
+let lookups = 0;
+const store = keyward.store;
+const findKeyByHash = store.findKeyByHash.bind(store);
+store.findKeyByHash = (hash) => {
+  lookups++;
+  return findKeyByHash(hash);
+};
+
 const app = express();
-app.use(apiKeyAuth());
+app.get('/__lookups', (_req, res) => res.json({ lookups }));
+app.use(baseline ? apiKeyAuth({ keyward, limiter: defaultAttemptLimiter() }) : apiKeyAuth());
 app.get('/orders', (req, res) => {
   res.json({ client: req.apiKey.clientId });
 });

@@ -182,6 +182,24 @@ describe('following the change log', () => {
     expect(JSON.stringify(told)).not.toContain(issued.key);
   });
 
+  it('the writer itself never believes the entry its failed write-through left behind, even before the log is read', async () => {
+    const store = new CountingStore();
+    const cache = new VersionedCache();
+    const keyward = keywardOn({ store, cache, changes: { interval: '1m' } });
+    const issued = await keyward.issue('acme'); // written through: `active` in the cache
+    await keyward.catchUp();
+    cache.down = true;
+    const write = cache.write.bind(cache);
+    cache.write = async () => {
+      throw new Error('cache down');
+    };
+    await keyward.revoke(issued.id, { reason: 'leaked' });
+    cache.down = false;
+    cache.write = write;
+    expect(cache.entries.get(hashKey(issued.key))?.status).toBe('active');
+    expect(await keyward.verify(issued.key)).toMatchObject({ valid: false, reason: 'revoked' });
+  });
+
   it('validates its options', () => {
     expect(() => createKeyward({ changes: { interval: '5ms' } })).toThrow(/changes.interval/);
     expect(() => createKeyward({ changes: { interval: 'soon' as never } })).toThrow(/changes.interval/);
