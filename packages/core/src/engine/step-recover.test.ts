@@ -120,6 +120,33 @@ describe('recovery of crashed rotations never revokes a key that a consumer may 
     expect(await ctx.keyward.verify(old)).toMatchObject({ valid: true });
   });
 
+  it('a delivery slower than staleAfter whose rotation another process rolled back is reported, not a quiet lost race', async () => {
+    const sink = new MemorySink();
+    const ctx = setup(sink);
+    await ctx.keyward.issue('acme');
+    ctx.clock.advance(24 * DAY);
+    let entered: () => void = () => {};
+    const inDelivery = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const deliver = sink.deliver.bind(sink);
+    sink.deliver = async (delivery) => {
+      entered();
+      await gate;
+      await deliver(delivery);
+    };
+    const slow = ctx.scheduler.tick();
+    await inDelivery;
+    ctx.clock.advance(61 * MINUTE);
+    expect(await new Scheduler(ctx.keyward, { sink }).tick()).toMatchObject({ recovered: 1 }); // the file is not there yet
+    release();
+    expect(await slow).toMatchObject({ rotated: 1, delivered: 0, failed: 1 });
+  });
+
   it('without a sink nothing can be confirmed: the rotation stays open, not revoked', async () => {
     const ctx = setup(undefined);
     const { crashed } = await crashedRotation(ctx);
