@@ -14,8 +14,9 @@ import { rotateDueKeys } from './step-rotate.js';
 /**
  * Runs the rotation engine: on a cron schedule (`start()`), or one pass at a time
  * (`tick()`, e.g. from an external cron or a Kubernetes CronJob). Each pass settles
- * crashed rotations (confirmed delivered, rolled back, or left open when unknown), rotates keys near expiry and delivers their successors,
- * finalizes rotations whose grace ended, purges retired keys and reports orphans.
+ * crashed rotations (confirmed delivered, rolled back, or left open when unknown),
+ * rotates keys near expiry and delivers their successors, finalizes rotations whose
+ * grace ended, purges retired keys and reports orphans.
  * Every step tolerates one client's failure and goes on.
  *
  * Several processes may run schedulers on one store: with a `lock` only one pass
