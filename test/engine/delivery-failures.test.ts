@@ -103,3 +103,37 @@ describe('no sink configured', () => {
     await keyward.close();
   });
 });
+
+describe('a webhook delivery whose outcome a crash left unknown (real receiver)', () => {
+  it('stays open with both keys valid and raises an alert; the new key’s first use marks it delivered', async () => {
+    const keyReceiver = await startReceiver(() => 200);
+    const alertReceiver = await startReceiver(() => 200);
+    receivers.push(keyReceiver, alertReceiver);
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const keyward = createKeyward({ store, clock });
+    const sink = new WebhookSink({ url: keyReceiver.url, secret: SECRET, attempts: 1 });
+    const issued = await keyward.issue('acme');
+    clock.advance(24 * DAY);
+    // The pass that died: rotation started, key POSTed and accepted, then SIGKILL before it was marked delivered.
+    const crashed = await keyward.startRotation('acme');
+    const { rotationId, clientId, newKeyId: keyId, fingerprint, graceUntil, expiresAt } = crashed;
+    await sink.deliver({ rotationId, clientId, keyId, key: crashed.key as string, fingerprint, graceUntil, expiresAt });
+    const received = JSON.parse(keyReceiver.requests[0]?.body ?? '{}').key as string;
+
+    clock.advance(61 * 60_000);
+    const scheduler = new Scheduler(keyward, { sink });
+    const alerting = createAlerting(keyward, { sinks: [webhookAlertSink({ url: alertReceiver.url, secret: SECRET })], scheduler });
+    expect(await scheduler.tick()).toMatchObject({ unconfirmed: 1, recovered: 0, confirmed: 0, failed: 0 });
+    expect(keyReceiver.requests).toHaveLength(1); // nothing to re-send: the plaintext died with the process
+    expect((await store.findRotation(rotationId))?.state).toBe('started');
+    expect(await keyward.verify(issued.key)).toMatchObject({ valid: true });
+    expect(await keyward.verify(received)).toMatchObject({ valid: true, status: 'pending' });
+    await alerting.close();
+    const alerts = alertReceiver.requests.map((r) => JSON.parse(r.body) as Alert);
+    expect(alerts).toMatchObject([{ kind: 'key.orphaned', clientId: 'acme', fingerprint, details: { problem: 'delivery_unknown' } }]);
+
+    await keyward.close(); // the receiver's client used its new key: last_used_at written
+    expect(await scheduler.tick()).toMatchObject({ confirmed: 1, unconfirmed: 0 });
+    expect((await store.findRotation(rotationId))?.state).toBe('delivered');
+  });
+});

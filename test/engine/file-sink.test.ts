@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileSink, keyFileName } from '@keyward/core';
@@ -63,6 +63,20 @@ describe('FileSink', () => {
     const sink = new FileSink({ dir });
     await sink.deliver({ ...base, clientId: '../escape', key: 'sk_live_x' });
     expect(await readdir(dir)).toEqual(['%2E%2E%2Fescape.key']);
+  });
+
+  it('confirm: held when the file holds the new key, absent when it is missing or holds another, unknown when unreadable', async () => {
+    const sink = new FileSink({ dir });
+    await sink.deliver({ ...base, clientId: 'acme', key: 'sk_live_first' });
+    const check = (clientId: string, key: string) => ({ ...base, clientId, isNewKey: (candidate: string) => candidate === key });
+    expect(await sink.confirm(check('acme', 'sk_live_first'))).toBe('held');
+    expect(await sink.confirm(check('acme', 'sk_live_second'))).toBe('absent');
+    expect(await sink.confirm(check('nobody', 'sk_live_first'))).toBe('absent');
+    await writeFile(join(dir, 'huge.key'), `${'x'.repeat(10_000)}\n`);
+    expect(await sink.confirm(check('huge', 'x'.repeat(10_000)))).toBe('absent'); // no key file is that long
+    await mkdir(join(dir, 'odd.key'));
+    expect(await sink.confirm(check('odd', 'sk_live_first'))).toBe('unknown');
+    expect(await new FileSink({ dir: join(dir, 'missing') }).confirm(check('acme', 'sk_live_first'))).toBe('absent');
   });
 
   it('validates options', () => {

@@ -86,5 +86,8 @@ export function describePass(report: PassReport): string {
     `recovered ${report.recovered}`,
     `failed ${report.failed}`,
   ];
+  // Crashed rotations: only worth a word when there were some.
+  if (report.confirmed > 0) parts.push(`confirmed delivered after a crash ${report.confirmed}`);
+  if (report.unconfirmed > 0) parts.push(`left open, delivery unknown ${report.unconfirmed}`);
   return `${parts.join(', ')} (${Math.round(report.durationMs)} ms)`;
 }

@@ -43,7 +43,7 @@ export { resolveOptions } from './options.js';
 export type { PurgeResult, RevokeOptions } from './revoke.js';
 export type { RotateOptions, RotationResult } from './rotation.js';
 export type { BatchItem } from './rotation-batch.js';
-export type { FinalizeResult } from './rotation-end.js';
+export type { FinalizeResult, MarkDeliveredOptions } from './rotation-end.js';
 export {
   type AuditEntry,
   type AuditRecord,

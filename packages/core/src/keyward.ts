@@ -11,7 +11,7 @@ import { type KeywardConfig, type KeywardOptions, resolveOptions } from './optio
 import { type PurgeResult, purgeKeys, type RevokeOptions, revokeKey } from './revoke.js';
 import { type RotateOptions, type RotationResult, rotateKey } from './rotation.js';
 import { type BatchItem, finalizeMany, markDeliveredMany, startRotations } from './rotation-batch.js';
-import { abortRotation, type FinalizeResult, finalizeRotation, markRotationDelivered } from './rotation-end.js';
+import { abortRotation, type FinalizeResult, finalizeRotation, type MarkDeliveredOptions, markRotationDelivered } from './rotation-end.js';
 import type { KeyRecord, RotationRecord } from './types.js';
 import { UsageRecorder } from './usage-recorder.js';
 import { Verifier } from './verifier.js';
@@ -136,7 +136,7 @@ export class Keyward {
     return rotateKey(this.ops, clientId, options, 'started');
   }
 
-  markDelivered(rotationId: string, options?: { actor?: string; sink?: string }): Promise<void> {
+  markDelivered(rotationId: string, options?: MarkDeliveredOptions): Promise<void> {
     return markRotationDelivered(this.ops, rotationId, options);
   }
 

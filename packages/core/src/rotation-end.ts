@@ -131,16 +131,21 @@ export async function abortRotation(
   else ctx.events.emit('rotation.aborted', { at: now, clientId: rotation.clientId, rotationId, reason, actor });
 }
 
+export interface MarkDeliveredOptions {
+  actor?: string;
+  /** The sink that delivered the key (audit data `sink`). */
+  sink?: string;
+  /** How delivery is known when it was not seen directly, e.g. after a crash (audit data `evidence`). */
+  evidence?: string;
+}
+
 /**
  * Records that the new key of a `started` rotation reached its client (a secret
  * sink accepted it): `started → delivered`. Only a delivered rotation may finalize.
  */
-export async function markRotationDelivered(
-  ctx: OpsContext,
-  rotationId: string,
-  options: { actor?: string; sink?: string } = {},
-): Promise<void> {
+export async function markRotationDelivered(ctx: OpsContext, rotationId: string, options: MarkDeliveredOptions = {}): Promise<void> {
   const actor = checkText(options.actor, 'actor');
+  const evidence = checkText(options.evidence, 'evidence');
   const { rotation, newKey } = await openRotation(ctx, rotationId);
   if (rotation.state !== 'started') {
     throw new KeywardError(ErrorCodes.ILLEGAL_TRANSITION, `rotation ${rotationId} is ${rotation.state}, not started`, {
@@ -152,7 +157,13 @@ export async function markRotationDelivered(
   await ctx.config.store.commit({
     at: now,
     updateRotations: [{ id: rotation.id, expectedVersion: rotation.version, patch: { state: 'delivered' } }],
-    audit: [auditFor('rotation.delivered', now, newKey, { rotation, actor, data: options.sink ? { sink: options.sink } : {} })],
+    audit: [
+      auditFor('rotation.delivered', now, newKey, {
+        rotation,
+        actor,
+        data: { ...(options.sink ? { sink: options.sink } : {}), ...(evidence ? { evidence } : {}) },
+      }),
+    ],
   });
   ctx.config.logger.info(
     { event: 'rotation.delivered', rotationId, clientId: rotation.clientId, fingerprint: newKey.fingerprint, actor },

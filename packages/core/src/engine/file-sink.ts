@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { invalidOption } from '../errors.js';
-import type { KeyDelivery, SecretSink } from './secret-sink.js';
+import type { DeliveryCheck, DeliveryStatus, KeyDelivery, SecretSink } from './secret-sink.js';
 
 export interface FileSinkOptions {
   /** Directory the key files go to (created with mode 0700 on first delivery if missing). */
@@ -89,7 +89,42 @@ export class FileSink implements SecretSink {
       await rm(temp, { force: true });
       throw error;
     }
-    await syncDir(this.dir);
+    // From here on a reader may have the new key: never reject (a rejection makes
+    // the scheduler revoke it). The directory fsync is best effort anyway.
+    await syncDir(this.dir).catch(() => undefined);
+  }
+
+  /**
+   * After a crash: `held` when `<dir>/<clientId>.key` holds the rotation's new key
+   * (the file is only ever put in place whole, by `rename`, so a reader may have
+   * it), `absent` when the file is missing or holds another key (no reader can
+   * have seen the new one: it never left its temporary file), `unknown` when the
+   * file cannot be read.
+   */
+  async confirm(check: DeliveryCheck): Promise<DeliveryStatus> {
+    let text: string | undefined;
+    try {
+      text = await readSmallFile(this.pathFor(check.clientId));
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'absent' : 'unknown';
+    }
+    if (text === undefined) return 'absent'; // far larger than any key we write
+    return check.isNewKey(text.endsWith('\n') ? text.slice(0, -1) : text) ? 'held' : 'absent';
+  }
+}
+
+/** Longest key file `confirm` reads: a key file holds one key and a newline. */
+const MAX_KEY_FILE = 4096;
+
+/** The file's text, or `undefined` when it is longer than `MAX_KEY_FILE` bytes. */
+async function readSmallFile(path: string): Promise<string | undefined> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(MAX_KEY_FILE + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return bytesRead > MAX_KEY_FILE ? undefined : buffer.toString('utf8', 0, bytesRead);
+  } finally {
+    await handle.close();
   }
 }
 

@@ -15,7 +15,15 @@ export { type RateDecision, RateLimiter } from './rate-limiter.js';
 export { Scheduler } from './scheduler.js';
 export type { PassReport, PassSummary, SchedulerEventMap, SchedulerEventName } from './scheduler-events.js';
 export type { SchedulerConfig, SchedulerOptions } from './scheduler-options.js';
-export { backoffDelay, type KeyDelivery, type SecretSink, type Sleep, safeErrorMessage } from './secret-sink.js';
+export {
+  backoffDelay,
+  type DeliveryCheck,
+  type DeliveryStatus,
+  type KeyDelivery,
+  type SecretSink,
+  type Sleep,
+  safeErrorMessage,
+} from './secret-sink.js';
 export type { OrphanProblem } from './step-orphans.js';
 export { type KeyUse, UsageAuditWriter } from './usage-audit.js';
 export { isRetryableStatus, type SignedWebhookOptions } from './webhook-post.js';

@@ -14,8 +14,12 @@ export interface PassSummary {
   expiring: number;
   /** Problems found by the orphan check (raised as `key.orphaned`, rate-limited). */
   orphans: number;
-  /** Crashed rotations (started, never delivered) rolled back. */
+  /** Crashed rotations (left `started`) whose new key surely never reached the client: rolled back. */
   recovered: number;
+  /** Crashed rotations whose new key the sink holds or the client used: marked delivered. */
+  confirmed: number;
+  /** Crashed rotations whose delivery cannot be confirmed: left open, both keys valid until grace ends. */
+  unconfirmed: number;
   /** Things that went wrong (failed deliveries, failed operations, failed steps). */
   failed: number;
   /** `true` when another process held the lock and this pass did nothing. */
@@ -79,7 +83,19 @@ export class SchedulerEvents {
 }
 
 export function emptySummary(): PassSummary {
-  return { rotated: 0, delivered: 0, finalized: 0, purged: 0, expiring: 0, orphans: 0, recovered: 0, failed: 0, skippedLocked: false };
+  return {
+    rotated: 0,
+    delivered: 0,
+    finalized: 0,
+    purged: 0,
+    expiring: 0,
+    orphans: 0,
+    recovered: 0,
+    confirmed: 0,
+    unconfirmed: 0,
+    failed: 0,
+    skippedLocked: false,
+  };
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight. */

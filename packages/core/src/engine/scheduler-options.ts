@@ -20,9 +20,11 @@ export interface SchedulerOptions {
    */
   sink?: SecretSink;
   /**
-   * A `started` rotation older than this that was never delivered is taken as the
-   * trace of a crash (its plaintext is gone) and failed, which revokes its pending
-   * key. Must exceed the longest delivery (with the webhook sink's retries). Default `1h`.
+   * A `started` rotation older than this is taken as the trace of a crash (its
+   * plaintext is gone): marked delivered when its key was used or the sink holds it,
+   * failed (its pending key revoked) only when the sink is sure it never got it,
+   * else left open and reported. Must exceed the longest delivery (with the webhook
+   * sink's retries). Default `1h`.
    */
   staleAfter?: Duration;
   /** After a failed or aborted rotation of a key, wait this long before trying again. Default `1h`. */

@@ -4,7 +4,7 @@ import type { KeywardEvents } from '../events.js';
 import { createKeyward } from '../keyward.js';
 import { MemoryStore } from '../memory-store.js';
 import { Scheduler } from './scheduler.js';
-import type { KeyDelivery, SecretSink } from './secret-sink.js';
+import type { DeliveryCheck, DeliveryStatus, KeyDelivery, SecretSink } from './secret-sink.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -19,6 +19,15 @@ class RecordingSink implements SecretSink {
       throw new Error(`receiver down (would have sent ${delivery.key})`);
     }
     this.delivered.push(delivery);
+  }
+  /** What `confirm` answers when it did not deliver the rotation itself (`absent`: it knows everything it got). */
+  otherwise: DeliveryStatus | 'throw' = 'absent';
+  readonly checks: DeliveryCheck[] = [];
+  async confirm(check: DeliveryCheck): Promise<DeliveryStatus> {
+    this.checks.push(check);
+    if (this.delivered.some((d) => d.rotationId === check.rotationId && check.isNewKey(d.key))) return 'held';
+    if (this.otherwise === 'throw') throw new Error('sink unreachable');
+    return this.otherwise;
   }
 }
 
@@ -109,7 +118,7 @@ describe('Scheduler pass', () => {
     expect(await store.listRotations({})).toHaveLength(0);
   });
 
-  it('rolls back a started rotation left by a crash, then rotates again', async () => {
+  it('rolls back a crashed rotation whose key the sink does not hold, then rotates again', async () => {
     const { clock, keyward, store, sink, scheduler } = setup();
     await keyward.issue('acme');
     clock.advance(24 * DAY);
@@ -120,6 +129,7 @@ describe('Scheduler pass', () => {
     expect((await scheduler.tick()).recovered).toBe(1);
     expect((await store.findRotation(crashed.rotationId))?.state).toBe('failed');
     expect((await store.findKeyById(crashed.newKeyId))?.status).toBe('revoked');
+    expect(sink.checks.map((c) => c.rotationId)).toEqual([crashed.rotationId]);
     clock.advance(HOUR);
     expect(await scheduler.tick()).toMatchObject({ rotated: 1, delivered: 1 });
     expect(sink.delivered).toHaveLength(1);

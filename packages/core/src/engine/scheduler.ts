@@ -6,15 +6,17 @@ import { type PassContext, runStep } from './pass-context.js';
 import { RateLimiter } from './rate-limiter.js';
 import { emptySummary, type PassReport, type SchedulerEventMap, type SchedulerEventName, SchedulerEvents } from './scheduler-events.js';
 import { resolveSchedulerOptions, type SchedulerConfig, type SchedulerOptions } from './scheduler-options.js';
-import { finalizeDueRotations, purgeRetired, recoverStaleRotations } from './step-maintain.js';
+import { finalizeDueRotations, purgeRetired } from './step-maintain.js';
 import { detectOrphans } from './step-orphans.js';
+import { recoverStaleRotations } from './step-recover.js';
 import { rotateDueKeys } from './step-rotate.js';
 
 /**
  * Runs the rotation engine: on a cron schedule (`start()`), or one pass at a time
- * (`tick()`, e.g. from an external cron or a Kubernetes CronJob). Each pass rolls
- * back crashed rotations, rotates keys near expiry and delivers their successors,
- * finalizes rotations whose grace ended, purges retired keys and reports orphans.
+ * (`tick()`, e.g. from an external cron or a Kubernetes CronJob). Each pass settles
+ * crashed rotations (confirmed delivered, rolled back, or left open when unknown),
+ * rotates keys near expiry and delivers their successors, finalizes rotations whose
+ * grace ended, purges retired keys and reports orphans.
  * Every step tolerates one client's failure and goes on.
  *
  * Several processes may run schedulers on one store: with a `lock` only one pass
@@ -150,7 +152,7 @@ export class Scheduler {
     if (ok && !report.skippedLocked) this.lastSuccess = finishedAt;
     const { logger } = this.config;
     if (!report.skippedLocked) {
-      const { rotated, delivered, finalized, purged, expiring, orphans, recovered, failed } = report;
+      const { rotated, delivered, finalized, purged, expiring, orphans, recovered, confirmed, unconfirmed, failed } = report;
       const line = {
         event: 'scheduler.pass',
         rotated,
@@ -160,6 +162,8 @@ export class Scheduler {
         expiring,
         orphans,
         recovered,
+        confirmed,
+        unconfirmed,
         failed,
         durationMs: Math.round(report.durationMs),
         ok,

@@ -14,15 +14,47 @@ export interface KeyDelivery {
 }
 
 /**
+ * What the scheduler's recovery asks a sink about a rotation whose outcome a crash
+ * left unknown. No plaintext: the sink shows what it holds to `isNewKey`.
+ */
+export interface DeliveryCheck {
+  readonly rotationId: string;
+  readonly clientId: string;
+  /** Id of the new key. */
+  readonly keyId: string;
+  readonly fingerprint: string;
+  /**
+   * `true` when `candidate` is this rotation's new key: hashed with the keyward's
+   * hasher (pepper included) and compared in constant time. Never log `candidate`.
+   */
+  isNewKey(candidate: string): boolean;
+}
+
+/**
+ * A sink's answer about a crashed delivery: `held` (the client may have the new
+ * key), `absent` (certain it never reached the client), `unknown` (cannot tell).
+ */
+export type DeliveryStatus = 'held' | 'absent' | 'unknown';
+
+/**
  * Pushes a rotated key to its client. `deliver` resolves once the key is safely
  * handed over (and only then may the rotation complete); it rejects when delivery
  * failed for good (after its own retries), and the scheduler then aborts the
- * rotation. Error messages must not contain the key.
+ * rotation. A rejection must mean the client cannot have the key. Error messages
+ * must not contain the key.
  */
 export interface SecretSink {
   /** Short name for logs and audit rows, e.g. `webhook`, `file`. */
   readonly name: string;
   deliver(delivery: KeyDelivery): Promise<void>;
+  /**
+   * Optional: after a crash left a delivery's outcome unknown, says whether the
+   * client may hold the new key. Answer `absent` only when the client surely never
+   * got it: the rotation is then rolled back and its new key revoked. Without this
+   * method (or on `unknown` or a rejection) the rotation stays open with both keys
+   * valid until its grace ends, and is reported.
+   */
+  confirm?(check: DeliveryCheck): Promise<DeliveryStatus>;
 }
 
 /** Waits `ms` milliseconds. Injected so tests never sleep. */

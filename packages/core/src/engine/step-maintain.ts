@@ -1,32 +1,7 @@
-import { formatDuration } from '../duration.js';
 import { errorFields } from '../logger.js';
 import type { KeyRecord, RotationRecord } from '../types.js';
 import { itemFailed, lostRace, type PassContext } from './pass-context.js';
 import { eachLimit } from './scheduler-events.js';
-
-/**
- * Step 1: roll back crashed rotations. A `started` rotation older than
- * `staleAfter` was never delivered, and its plaintext died with the process that
- * started it, so it can never be delivered: fail it (the pending key is revoked,
- * the old key stays active) and let step 2 start a fresh one after `retryAfter`.
- * A `delivered` rotation needs no rescue: step 3 finalizes it when its grace ends.
- */
-export async function recoverStaleRotations(ctx: PassContext): Promise<void> {
-  const { keyward, config } = ctx;
-  const cutoff = keyward.config.clock.now() - config.staleAfterMs;
-  const stale = (await keyward.store.listRotations({ state: ['started'] })).filter((r) => r.createdAt <= cutoff);
-  await eachLimit(stale, config.concurrency, async (rotation) => {
-    try {
-      await keyward.abort(rotation.id, {
-        error: `new key not delivered within ${formatDuration(config.staleAfterMs)} (the process delivering it stopped); rolled back`,
-        actor: config.actor,
-      });
-      ctx.summary.recovered += 1;
-    } catch (error) {
-      if (!lostRace(error)) itemFailed(ctx, 'recover', { rotationId: rotation.id, clientId: rotation.clientId }, error);
-    }
-  });
-}
 
 /** Rotations finalized per store transaction. */
 const FINALIZE_CHUNK = 100;

@@ -9,6 +9,12 @@ export type OrphanProblem =
   | 'pending_without_rotation'
   /** An open rotation past its grace end (never delivered, or finalize keeps failing). */
   | 'rotation_stuck'
+  /**
+   * A rotation a crash left `started` whose delivery no sink could confirm or rule
+   * out: open, both keys valid until its grace ends. Check whether the client got
+   * the new key; its first use marks it delivered.
+   */
+  | 'delivery_unknown'
   /** An active key past its expiry that nobody is replacing. */
   | 'active_key_expired'
   /** A client none of whose keys is accepted now (and not all of them revoked on purpose). */
@@ -21,9 +27,10 @@ interface Orphan {
   rotation: RotationRecord | null;
 }
 
-function findOrphans(keys: readonly KeyRecord[], open: readonly RotationRecord[], now: number): Orphan[] {
+function findOrphans(keys: readonly KeyRecord[], open: readonly RotationRecord[], now: number, staleBefore: number): Orphan[] {
   const found: Orphan[] = [];
   const ownedPending = new Set(open.map((r) => r.newKeyId));
+  const byId = new Map(keys.map((k) => [k.id, k]));
   const byClient = new Map<string, KeyRecord[]>();
   for (const key of keys) {
     const list = byClient.get(key.clientId);
@@ -37,6 +44,10 @@ function findOrphans(keys: readonly KeyRecord[], open: readonly RotationRecord[]
   }
   for (const rotation of open) {
     if (rotation.graceUntil <= now) found.push({ problem: 'rotation_stuck', clientId: rotation.clientId, key: null, rotation });
+    // Step 1 settled every crashed rotation it could; one still `started` is unknown.
+    if (rotation.state === 'started' && rotation.createdAt <= staleBefore) {
+      found.push({ problem: 'delivery_unknown', clientId: rotation.clientId, key: byId.get(rotation.newKeyId) ?? null, rotation });
+    }
   }
   for (const [clientId, list] of byClient) {
     if (list.every((k) => k.status === 'revoked')) continue; // offboarded on purpose
@@ -55,7 +66,7 @@ export async function detectOrphans(ctx: PassContext): Promise<void> {
   const { keyward, config } = ctx;
   const now = keyward.config.clock.now();
   const [keys, open] = await Promise.all([keyward.store.listKeys({}), keyward.store.listRotations({ state: OPEN_ROTATION_STATES })]);
-  const orphans = findOrphans(keys, open, now);
+  const orphans = findOrphans(keys, open, now, now - config.staleAfterMs);
   ctx.summary.orphans += orphans.length;
   const audit: AuditEntry[] = [];
   for (const { problem, clientId, key, rotation } of orphans) {

@@ -88,9 +88,19 @@ async function rotateChunk(ctx: PassContext, chunk: readonly KeyRecord[]): Promi
       await keyward.markDelivered(result.rotationId, { sink: sink.name, actor: config.actor });
       deliveredOne(ctx, result);
     } catch (error) {
-      if (!lostRace(error)) itemFailed(ctx, 'rotate', { clientId: result.clientId, fingerprint: result.fingerprint }, error);
+      if (!lostRace(error) || (await rolledBackMeanwhile(ctx, result)))
+        itemFailed(ctx, 'rotate', { clientId: result.clientId, fingerprint: result.fingerprint, rotationId: result.rotationId }, error);
     }
   });
+}
+
+/**
+ * A delivery slower than `staleAfter` can find its rotation rolled back by another
+ * process's recovery: the client now holds a revoked key. Never a quiet lost race.
+ */
+async function rolledBackMeanwhile(ctx: PassContext, result: RotationResult): Promise<boolean> {
+  const state = (await ctx.keyward.store.findRotation(result.rotationId).catch(() => undefined))?.state;
+  return state === 'failed' || state === 'aborted';
 }
 
 async function rotateSafely(ctx: PassContext, key: KeyRecord): Promise<void> {
@@ -137,7 +147,9 @@ async function rotateOne(ctx: PassContext, key: KeyRecord, now: number): Promise
 
 /**
  * Hands a new key to the sink. A delivery that fails for good fails the rotation
- * (its undelivered key is revoked, the old key stays) and answers `false`.
+ * (its undelivered key is revoked, the old key stays) and answers `false`. The
+ * order (rotation stored `started`, key handed over, rotation marked delivered) is
+ * what recovery relies on after a crash: see step-recover.ts.
  */
 async function deliver(ctx: PassContext, result: RotationResult): Promise<boolean> {
   const { keyward, config } = ctx;
