@@ -10,6 +10,7 @@ import { refusalAt } from './lifecycle.js';
 import { errorFields, type Logger } from './logger.js';
 import { type LiveKey, toLiveKey } from './types.js';
 import type { UsageRecorder } from './usage-recorder.js';
+import { type AttemptGate, throughGate } from './verify/attempt-gate.js';
 import {
   type InvalidKey,
   MALFORMED,
@@ -142,8 +143,15 @@ export class Verifier {
    * (garbage, an LRU hit, a remembered unknown key) and as a promise otherwise, so
    * an adapter's hot path need not pay for a promise per request. `connection` (the
    * request's socket) lets a keep-alive client's repeated key skip the hash.
+   * `gate` (the failed-attempt limiter) is asked only for a hash this process does
+   * not know, before it is looked up (see `AttemptGate`).
    */
-  verifyFast(presented: unknown, context?: VerifyContext, connection?: object): VerifyResult | Promise<VerifyResult> {
+  verifyFast(
+    presented: unknown,
+    context?: VerifyContext,
+    connection?: object,
+    gate?: AttemptGate,
+  ): VerifyResult | Promise<VerifyResult> {
     if (presented === undefined || presented === null || presented === '') return MISSING;
     // Only an object can key the memo (a WeakMap would throw on anything else): no memo, never an error.
     if (connection !== undefined && (typeof connection !== 'object' || connection === null)) connection = undefined;
@@ -162,7 +170,14 @@ export class Verifier {
       return this.decide(entry, now, context);
     }
     const negativeUntil = this.negative.get(keyHash);
-    if (negativeUntil !== undefined && now < negativeUntil) return this.unknown(keyHash, now, context);
+    const remembered = negativeUntil !== undefined && now < negativeUntil;
+    // The failed-attempt gate (verify/attempt-gate.ts): asked only for a hash this process does not know.
+    if (gate !== undefined && entry === undefined && !this.invalidatedAt.has(keyHash) && !this.inflight.has(keyHash)) {
+      return throughGate(gate, context, () =>
+        remembered ? this.unknown(keyHash, now, context) : this.miss(presented as string, keyHash, now, context, entry, connection),
+      );
+    }
+    if (remembered) return this.unknown(keyHash, now, context);
     return this.miss(presented as string, keyHash, now, context, entry, connection);
   }
 
