@@ -10,7 +10,7 @@ import { refusalAt } from './lifecycle.js';
 import { errorFields, type Logger } from './logger.js';
 import { type LiveKey, toLiveKey } from './types.js';
 import type { UsageRecorder } from './usage-recorder.js';
-import { type AttemptGate, throughGate } from './verify/attempt-gate.js';
+import { type AttemptGate, GatedLookups } from './verify/attempt-gate.js';
 import {
   type InvalidKey,
   MALFORMED,
@@ -121,6 +121,7 @@ export class Verifier {
   private resetEpoch = 0;
   private readonly invalidatedAt: LRUCache<string, number>;
   private readonly connections: WeakMap<object, ConnectionMemo> | undefined;
+  private readonly gated = new GatedLookups();
 
   constructor(private readonly config: VerifierConfig) {
     this.lru = new LRUCache({
@@ -146,12 +147,7 @@ export class Verifier {
    * `gate` (the failed-attempt limiter) is asked only for a hash this process does
    * not know, before it is looked up (see `AttemptGate`).
    */
-  verifyFast(
-    presented: unknown,
-    context?: VerifyContext,
-    connection?: object,
-    gate?: AttemptGate,
-  ): VerifyResult | Promise<VerifyResult> {
+  verifyFast(presented: unknown, context?: VerifyContext, connection?: object, gate?: AttemptGate): VerifyResult | Promise<VerifyResult> {
     if (presented === undefined || presented === null || presented === '') return MISSING;
     // Only an object can key the memo (a WeakMap would throw on anything else): no memo, never an error.
     if (connection !== undefined && (typeof connection !== 'object' || connection === null)) connection = undefined;
@@ -173,8 +169,12 @@ export class Verifier {
     const remembered = negativeUntil !== undefined && now < negativeUntil;
     // The failed-attempt gate (verify/attempt-gate.ts): asked only for a hash this process does not know.
     if (gate !== undefined && entry === undefined && !this.invalidatedAt.has(keyHash) && !this.inflight.has(keyHash)) {
-      return throughGate(gate, context, () =>
-        remembered ? this.unknown(keyHash, now, context) : this.miss(presented as string, keyHash, now, context, entry, connection),
+      return this.gated.run(
+        keyHash,
+        gate,
+        context,
+        () => (remembered ? this.unknown(keyHash, now, context) : this.miss(presented as string, keyHash, now, context, entry, connection)),
+        () => this.verifyFast(presented, context, connection, gate),
       );
     }
     if (remembered) return this.unknown(keyHash, now, context);

@@ -114,6 +114,24 @@ describe('verifyFast with an attempt gate', () => {
     await keyward.close();
   });
 
+  it('with a gate that answers by promise, lets concurrent requests for one hash wait for the first instead of reserving again', async () => {
+    const { store, keyward } = setup();
+    const gone = await keyward.issue('globex');
+    await keyward.revoke(gone.id, { reason: 'test' });
+    const fresh = createKeyward({ store, lastUsed: { flushInterval: 0 } });
+    const { gate, calls } = budgetGate(1);
+    const later: AttemptGate = {
+      reserve: (c) => new Promise((resolve) => setImmediate(() => resolve(gate.reserve(c)))),
+      release: gate.release,
+    };
+    const lookups = store.lookups;
+    const results = await Promise.all(Array.from({ length: 50 }, () => fresh.verifyFast(gone.key, ctx, undefined, later)));
+    expect(results.every((r) => !r.valid && r.reason === 'revoked')).toBe(true);
+    expect(calls).toEqual(['reserve:192.0.2.1', 'release:192.0.2.1']);
+    expect(store.lookups - lookups).toBe(1);
+    await fresh.close();
+  });
+
   it('gives the reservation back when the lookup fails (503 is not a guess), and treats a throwing gate as open', async () => {
     const { store, keyward } = setup();
     const live = await keyward.issue('acme');
