@@ -14,7 +14,7 @@ import { invalidOption } from '../errors.js';
  * or with a promise.
  */
 export interface AttemptLimiter {
-  /** Seconds `source` must wait before its next attempt; `0` when it may try. */
+  /** Seconds `source` must wait before its next attempt; `0` when it may try. Only looks: the adapters reserve with `hit`. */
   check(source: string): number | Promise<number>;
   /**
    * Counts (reserves) one attempt, atomically, before the lookup it pays for:
