@@ -48,10 +48,10 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
     for (const [name, value] of Object.entries(headers)) req = req.set(name, value);
     return req;
   };
-  const rotate = (key: string, idempotencyKey?: string) => {
+  const rotate = (key: string, idempotencyKey?: string, ip = nextIp()) => {
     const req = request(app.target as never)
       .post('/api-keys/rotate')
-      .set('X-Forwarded-For', nextIp())
+      .set('X-Forwarded-For', ip)
       .set('Authorization', `Bearer ${key}`);
     return idempotencyKey === undefined ? req : req.set('Idempotency-Key', idempotencyKey);
   };
@@ -163,15 +163,49 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
     expect(res.headers['www-authenticate']).toBeDefined();
   });
 
-  it('rate-limited: one source failing 10 times gets 429 + Retry-After, even with a valid key; other sources do not', async () => {
+  it('rate-limited: one source guessing 10 times gets 429 + Retry-After for the next guess, but its valid key passes; other sources do not', async () => {
     const issued = await issue();
     const ip = nextIp();
+    expect((await get('/orders', { 'X-API-Key': issued.key }, ip)).status).toBe(200);
     for (let i = 0; i < 10; i++) expect((await get('/orders', { 'X-API-Key': generateKey('sk_live') }, ip)).status).toBe(401);
-    const res = await get('/orders', { 'X-API-Key': issued.key }, ip);
+    const res = await get('/orders', { 'X-API-Key': generateKey('sk_live') }, ip);
     expect(res.status).toBe(429);
     expect(res.body.error).toBe('too_many_attempts');
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
-    expect((await get('/orders', { 'X-API-Key': issued.key })).status).toBe(200);
+    expect((await get('/orders', { 'X-API-Key': 'sk_live_garbage' }, ip)).status).toBe(429);
+    expect((await get('/orders', { 'X-API-Key': issued.key }, ip)).status).toBe(200); // a key that verifies is never refused
+    expect((await get('/orders', { 'X-API-Key': generateKey('sk_live') })).status).toBe(401);
+  });
+
+  it('retired keys are not guesses: 50 uses of an inactive and a revoked key from one address leave its budget whole', async () => {
+    const ip = nextIp();
+    const old = await issue();
+    const rotation = await keyward.rotate(old.clientId);
+    await keyward.finalize(rotation.rotationId);
+    const revoked = await issue();
+    await keyward.revoke(revoked.id, { reason: 'test' });
+    const healthy = await issue();
+    for (let i = 0; i < 50; i++) {
+      expect((await get('/orders', { 'X-API-Key': old.key }, ip)).body.error).toBe('api_key_expired');
+      expect((await get('/orders', { 'X-API-Key': revoked.key }, ip)).body.error).toBe('api_key_revoked');
+      expect((await get('/orders', { 'X-API-Key': healthy.key }, ip)).status).toBe(200);
+    }
+    expect((await get('/orders', { 'X-API-Key': generateKey('sk_live') }, ip)).status).toBe(401);
+  });
+
+  it('one budget per source: guesses on the API count on the rotate route, and the other way round', async () => {
+    const apiFirst = nextIp();
+    for (let i = 0; i < 10; i++) expect((await get('/orders', { 'X-API-Key': generateKey('sk_live') }, apiFirst)).status).toBe(401);
+    const refused = await rotate(generateKey('sk_live'), undefined, apiFirst);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toBe('too_many_attempts');
+    const rotateFirst = nextIp();
+    for (let i = 0; i < 10; i++) expect((await rotate(generateKey('sk_live'), undefined, rotateFirst)).status).toBe(401);
+    expect((await get('/orders', { 'X-API-Key': generateKey('sk_live') }, rotateFirst)).status).toBe(429);
+    // A valid key rotates from an over-budget source: it verifies.
+    const issued = await issue();
+    expect((await get('/orders', { 'X-API-Key': issued.key }, rotateFirst)).status).toBe(200);
+    expect((await rotate(issued.key, undefined, rotateFirst)).status).toBe(201);
   });
 
   it('unavailable: 503 auth_unavailable + Retry-After when the store rejects and the key is not cached', async () => {

@@ -58,4 +58,5 @@ export {
   type RotationState,
   toLiveKey,
 } from './types.js';
-export type { InvalidKey, InvalidReason, ValidKey, VerifyResult } from './verify-result.js';
+export type { AttemptGate } from './verify/attempt-gate.js';
+export type { InvalidKey, InvalidReason, LimitedKey, ValidKey, VerifyResult } from './verify-result.js';

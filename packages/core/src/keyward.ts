@@ -15,6 +15,7 @@ import { abortRotation, type FinalizeResult, finalizeRotation, type MarkDelivere
 import type { KeyRecord, RotationRecord } from './types.js';
 import { UsageRecorder } from './usage-recorder.js';
 import { Verifier } from './verifier.js';
+import type { AttemptGate } from './verify/attempt-gate.js';
 import type { VerifyResult } from './verify-result.js';
 
 /**
@@ -100,11 +101,12 @@ export class Keyward {
   /**
    * `verify` for adapters' hot paths: the result itself when it is decided in
    * memory (a cached key, garbage), a promise when the cache or store must be asked.
-   * Never throws.
+   * `gate`, the failed-attempt limiter, is asked before a hash this process does not
+   * know is looked up (`AttemptGate`). Never throws.
    */
-  verifyFast(key: unknown, context?: VerifyContext, connection?: object): VerifyResult | Promise<VerifyResult> {
+  verifyFast(key: unknown, context?: VerifyContext, connection?: object, gate?: AttemptGate): VerifyResult | Promise<VerifyResult> {
     if (this.subscription === undefined && this.listens) this.subscribe();
-    return this.verifier.verifyFast(key, context, connection);
+    return this.verifier.verifyFast(key, context, connection, gate);
   }
 
   /**

@@ -11,6 +11,7 @@ import { refusalAt } from './lifecycle.js';
 import { errorFields, type Logger } from './logger.js';
 import { type LiveKey, toLiveKey } from './types.js';
 import type { UsageRecorder } from './usage-recorder.js';
+import { type AttemptGate, GatedLookups } from './verify/attempt-gate.js';
 import {
   type InvalidKey,
   MALFORMED,
@@ -128,6 +129,7 @@ export class Verifier {
   private resetEpoch = 0;
   private readonly invalidatedAt: LRUCache<string, number>;
   private readonly connections: WeakMap<object, ConnectionMemo> | undefined;
+  private readonly gated = new GatedLookups();
 
   constructor(private readonly config: VerifierConfig) {
     this.lru = new LRUCache({
@@ -150,8 +152,10 @@ export class Verifier {
    * (garbage, an LRU hit, a remembered unknown key) and as a promise otherwise, so
    * an adapter's hot path need not pay for a promise per request. `connection` (the
    * request's socket) lets a keep-alive client's repeated key skip the hash.
+   * `gate` (the failed-attempt limiter) is asked only for a hash this process does
+   * not know, before it is looked up (see `AttemptGate`).
    */
-  verifyFast(presented: unknown, context?: VerifyContext, connection?: object): VerifyResult | Promise<VerifyResult> {
+  verifyFast(presented: unknown, context?: VerifyContext, connection?: object, gate?: AttemptGate): VerifyResult | Promise<VerifyResult> {
     if (presented === undefined || presented === null || presented === '') return MISSING;
     // Only an object can key the memo (a WeakMap would throw on anything else): no memo, never an error.
     if (connection !== undefined && (typeof connection !== 'object' || connection === null)) connection = undefined;
@@ -170,7 +174,18 @@ export class Verifier {
       return this.decide(entry, now, context);
     }
     const negativeUntil = this.negative.get(keyHash);
-    if (negativeUntil !== undefined && now < negativeUntil) return this.unknown(keyHash, now, context);
+    const remembered = negativeUntil !== undefined && now < negativeUntil;
+    // The failed-attempt gate (verify/attempt-gate.ts): asked only for a hash this process does not know.
+    if (gate !== undefined && entry === undefined && !this.invalidatedAt.has(keyHash) && !this.inflight.has(keyHash)) {
+      return this.gated.run(
+        keyHash,
+        gate,
+        context,
+        () => (remembered ? this.unknown(keyHash, now, context) : this.miss(presented as string, keyHash, now, context, entry, connection)),
+        () => this.verifyFast(presented, context, connection, gate),
+      );
+    }
+    if (remembered) return this.unknown(keyHash, now, context);
     return this.miss(presented as string, keyHash, now, context, entry, connection);
   }
 

@@ -1,6 +1,6 @@
 import type { LiveKey } from './types.js';
 
-export type InvalidReason = 'missing' | 'malformed' | 'unknown' | 'expired' | 'inactive' | 'revoked' | 'unavailable';
+export type InvalidReason = 'missing' | 'malformed' | 'unknown' | 'expired' | 'inactive' | 'revoked' | 'unavailable' | 'limited';
 
 export interface ValidKey {
   readonly valid: true;
@@ -56,4 +56,19 @@ export function refusedResult(key: LiveKey, reason: 'expired' | 'inactive' | 're
 
 export function unknownResult(fingerprint: string): InvalidKey {
   return Object.freeze({ valid: false, reason: 'unknown', fingerprint, clientId: null, keyId: null });
+}
+
+/**
+ * Refused by the failed-attempt gate before any lookup (`verifyFast`'s `gate`): the
+ * request's source is over its budget of guesses. Nothing was looked up, so nothing
+ * is known about the key.
+ */
+export interface LimitedKey extends InvalidKey {
+  readonly reason: 'limited';
+  /** Seconds until the source may try again (HTTP `Retry-After`). */
+  readonly retryAfter: number;
+}
+
+export function limitedResult(retryAfter: number): LimitedKey {
+  return Object.freeze({ valid: false, reason: 'limited', fingerprint: null, clientId: null, keyId: null, retryAfter });
 }

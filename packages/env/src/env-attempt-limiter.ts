@@ -23,6 +23,11 @@ class LazyRedisAttemptLimiter implements AttemptLimiter {
     return this.limiter().then((l) => l.hit(source));
   }
 
+  async undo(source: string): Promise<void> {
+    const limiter = await this.limiter();
+    await limiter.undo?.(source);
+  }
+
   async reset(source: string): Promise<void> {
     await (await this.limiter()).reset(source);
   }
@@ -50,7 +55,8 @@ class LazyRedisAttemptLimiter implements AttemptLimiter {
 
 /**
  * The failed-attempt limiter for the environment: shared in Redis (`RedisAttemptLimiter`,
- * 10 failures a minute per source) when `KEYWARD_REDIS_URL` is set, else in memory.
+ * 10 guesses a minute per source, reserved atomically before each lookup) when
+ * `KEYWARD_REDIS_URL` is set, else in memory.
  */
 export function attemptLimiterFromEnv(env: NodeJS.ProcessEnv = process.env): AttemptLimiter & { close?(): Promise<void> } {
   const url = parseRedisUrl(env.KEYWARD_REDIS_URL);

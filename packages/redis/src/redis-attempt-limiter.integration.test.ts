@@ -19,17 +19,18 @@ describe('RedisAttemptLimiter on the real Redis', () => {
     await target.close();
   });
 
-  it('counts failures per source under a hash-tagged key with the window as expiry', async () => {
+  it('reserves attempts per source under a hash-tagged key with the window as expiry: max within the budget, then wait', async () => {
     expect(await limiter.check('10.0.0.1')).toBe(0);
     expect(await limiter.hit('10.0.0.1')).toBe(0);
     expect(await limiter.hit('10.0.0.1')).toBe(0);
     expect(await limiter.check('10.0.0.1')).toBe(0);
-    expect(await limiter.hit('10.0.0.1')).toBe(60);
+    expect(await limiter.hit('10.0.0.1')).toBe(0); // the third of max 3 is still within the budget
     expect(await limiter.check('10.0.0.1')).toBe(60);
+    expect(await limiter.hit('10.0.0.1')).toBe(60); // the fourth is refused
     expect(await limiter.check('10.0.0.2')).toBe(0);
     const name = limiter.keyName('10.0.0.1');
     expect(name).toBe(`${namespace}:attempts:{10.0.0.1}`);
-    expect(await target.raw().get(name)).toBe('3');
+    expect(await target.raw().get(name)).toBe('4');
     const pttl = await target.raw().pttl(name);
     expect(pttl).toBeGreaterThan(55_000);
     expect(pttl).toBeLessThanOrEqual(60_000);
@@ -39,6 +40,7 @@ describe('RedisAttemptLimiter on the real Redis', () => {
     const source = '2001:db8::1';
     await limiter.hit(source);
     await target.raw().pexpire(limiter.keyName(source), 4_200);
+    await limiter.hit(source);
     await limiter.hit(source);
     expect(await limiter.hit(source)).toBe(5);
     expect(await target.raw().pttl(limiter.keyName(source))).toBeLessThanOrEqual(4_200);
@@ -56,6 +58,29 @@ describe('RedisAttemptLimiter on the real Redis', () => {
     expect(await limiter.check(source)).toBe(0);
   });
 
+  it('gives a reservation back with undo, never below zero, keeping the window', async () => {
+    const source = 'undo-me';
+    const name = limiter.keyName(source);
+    await limiter.undo(source); // nothing counted: no key is created
+    expect(await target.raw().exists(name)).toBe(0);
+    await limiter.hit(source);
+    await limiter.hit(source);
+    await limiter.undo(source);
+    expect(await target.raw().get(name)).toBe('1');
+    await limiter.undo(source);
+    await limiter.undo(source);
+    expect(await target.raw().get(name)).toBe('0');
+    expect(await target.raw().pttl(name)).toBeGreaterThan(55_000);
+    for (let i = 0; i < 3; i++) expect(await limiter.hit(source)).toBe(0); // the full budget again
+    expect(await limiter.hit(source)).toBeGreaterThan(0);
+  });
+
+  it('holds the budget under a burst: of 300 concurrent reservations from one source exactly max pass', async () => {
+    const answers = await Promise.all(Array.from({ length: 300 }, () => limiter.hit('burst')));
+    expect(answers.filter((wait) => wait === 0)).toHaveLength(3);
+    expect(answers.filter((wait) => wait > 0)).toHaveLength(297);
+  });
+
   it('hashes sources that would break a hash tag', () => {
     const name = limiter.keyName('we{ird} source');
     expect(name).toMatch(new RegExp(`^${namespace}:attempts:\\{h-[0-9a-f]{32}\\}$`));
@@ -66,7 +91,8 @@ describe('RedisAttemptLimiter on the real Redis', () => {
     try {
       await limiter.hit('shared');
       await other.hit('shared');
-      expect(await other.hit('shared')).toBeGreaterThan(0);
+      await other.hit('shared');
+      expect(await limiter.hit('shared')).toBeGreaterThan(0);
       expect(await limiter.check('shared')).toBeGreaterThan(0);
     } finally {
       await other.close();

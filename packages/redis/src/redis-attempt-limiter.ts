@@ -5,7 +5,7 @@ import { invalidOption, unavailable } from './errors.js';
 import { LuaScript } from './lua-script.js';
 import { type ConnectionConfig, durationOption, type RedisConnectionOptions, resolveConnectionOptions } from './options.js';
 
-/** Counts one failure; the first one of a window sets its expiry. Returns `{count, remaining ms}`. */
+/** Counts (reserves) one attempt; the first one of a window sets its expiry. Returns `{count, remaining ms}`. */
 const hitScript = new LuaScript(`
 local n = redis.call('INCR', KEYS[1])
 local ttl = redis.call('PTTL', KEYS[1])
@@ -14,6 +14,13 @@ if n == 1 or ttl < 0 then
   ttl = tonumber(ARGV[1])
 end
 return {n, ttl}
+`);
+
+/** Gives back one reserved attempt, never below zero, keeping the window's expiry. Returns the count. */
+const undoScript = new LuaScript(`
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n <= 0 then return 0 end
+return redis.call('DECR', KEYS[1])
 `);
 
 /** `{count, remaining ms}` when the source reached the limit, `{count, 0}` otherwise. */
@@ -27,7 +34,7 @@ return {n, ttl}
 
 /** Options of `RedisAttemptLimiter`: a connection (client or url), namespace, timeout, logger, and the limit. */
 export type RedisAttemptLimiterOptions = RedisConnectionOptions & {
-  /** Failed attempts one source may make per window; after that it waits for the window to end. Default `10`. */
+  /** Guesses (unknown or malformed keys) one source may make per window; after that it waits for the window to end. Default `10`. */
   max?: number;
   /** Length of the counting window (fixed, from a source's first failure). Default `1m`. */
   window?: Duration;
@@ -39,9 +46,13 @@ const PLAIN_SOURCE = /^[A-Za-z0-9.:_-]{1,100}$/;
 /**
  * Failed-attempt limiting shared by every process (the `AttemptLimiter` of
  * `@keyward/core`): one counter per source, `<namespace>:attempts:{<source>}`
- * (hash-tagged, so it runs on Redis Cluster), incremented and given its window
- * expiry in one Lua call. A Redis outage rejects with `KEYWARD_UNAVAILABLE`; the
- * adapters then skip limiting for that request rather than failing it.
+ * (hash-tagged, so it runs on Redis Cluster). `hit` reserves an attempt before the
+ * lookup it pays for: incremented, given its window expiry and decided in one Lua
+ * call, so concurrent guesses from one source cost at most `max` lookups across
+ * every process; `undo` gives one back (never below zero) when the key turned out
+ * known. A Redis outage rejects with `KEYWARD_UNAVAILABLE`; the adapters then
+ * count in their process instead (same budget, per process) rather than failing
+ * the request or letting guesses through unlimited.
  */
 export class RedisAttemptLimiter implements AttemptLimiter {
   readonly namespace: string;
@@ -76,7 +87,13 @@ export class RedisAttemptLimiter implements AttemptLimiter {
   async hit(source: string): Promise<number> {
     const reply = await this.connection.run('attempt hit', (client) => hitScript.run(client, [this.keyName(source)], [this.windowMs]));
     const [count, ttl] = pair(reply, 'hit');
-    return count >= this.max && ttl > 0 ? Math.ceil(ttl / 1000) : 0;
+    // The attempt that makes `max` is still within the budget; the next ones wait (at least 1 s, the key may expire meanwhile).
+    return count > this.max ? Math.max(1, Math.ceil(ttl / 1000)) : 0;
+  }
+
+  async undo(source: string): Promise<void> {
+    const reply = await this.connection.run('attempt undo', (client) => undoScript.run(client, [this.keyName(source)], []));
+    if (typeof reply !== 'number') throw unavailable('attempt undo: unexpected reply from Redis');
   }
 
   async reset(source: string): Promise<void> {

@@ -3,14 +3,15 @@ import { ManualClock } from '../clock.js';
 import { MemoryAttemptLimiter } from './attempt-limiter.js';
 
 describe('MemoryAttemptLimiter', () => {
-  it('blocks a source after max failures until its window ends', () => {
+  it('lets a source reserve max attempts per window, then refuses it until the window ends', () => {
     const clock = new ManualClock(1_000_000);
     const limiter = new MemoryAttemptLimiter({ max: 3, window: '1m', clock });
     expect(limiter.hit('a')).toBe(0);
     expect(limiter.hit('a')).toBe(0);
     expect(limiter.check('a')).toBe(0);
-    expect(limiter.hit('a')).toBe(60);
-    expect(limiter.check('a')).toBe(60);
+    expect(limiter.hit('a')).toBe(0); // the third of max 3: within the budget
+    expect(limiter.check('a')).toBe(60); // the next would not be
+    expect(limiter.hit('a')).toBe(60); // refused
     expect(limiter.check('b')).toBe(0);
     clock.advance(30_500);
     expect(limiter.check('a')).toBe(30);
@@ -19,13 +20,32 @@ describe('MemoryAttemptLimiter', () => {
     expect(limiter.hit('a')).toBe(0); // a new window
   });
 
-  it('is quiet while it counts nobody, so the hot path can skip it', () => {
+  it('is quiet while it counts nobody, also after every reservation was given back', () => {
     const limiter = new MemoryAttemptLimiter({ max: 2 });
     expect(limiter.quiet()).toBe(true);
     limiter.hit('10.0.0.1');
     expect(limiter.quiet()).toBe(false);
     limiter.reset('10.0.0.1');
     expect(limiter.quiet()).toBe(true);
+    limiter.hit('10.0.0.1');
+    limiter.undo('10.0.0.1');
+    expect(limiter.quiet()).toBe(true);
+  });
+
+  it('gives a reservation back with undo, never below zero', () => {
+    const limiter = new MemoryAttemptLimiter({ max: 2 });
+    limiter.undo('a'); // nothing counted: nothing happens
+    limiter.hit('a');
+    limiter.hit('a');
+    expect(limiter.check('a')).toBeGreaterThan(0);
+    limiter.undo('a');
+    expect(limiter.check('a')).toBe(0);
+    expect(limiter.hit('a')).toBe(0);
+    expect(limiter.hit('a')).toBeGreaterThan(0);
+    for (let i = 0; i < 5; i++) limiter.undo('a');
+    expect(limiter.hit('a')).toBe(0);
+    expect(limiter.hit('a')).toBe(0);
+    expect(limiter.hit('a')).toBeGreaterThan(0);
   });
 
   it('forgets a source on reset, and bounds the sources it remembers', () => {

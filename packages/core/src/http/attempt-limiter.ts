@@ -4,30 +4,42 @@ import { type Duration, parseDuration } from '../duration.js';
 import { invalidOption } from '../errors.js';
 
 /**
- * Counts failed authentication attempts per source (the client address), so one
- * source that keeps presenting bad keys is told to wait (429 + `Retry-After`) and
- * key guessing is slowed down. Implementations: `MemoryAttemptLimiter` (one process)
- * and `RedisAttemptLimiter` from `@keyward/redis` (shared by every process).
- * Methods may answer synchronously or with a promise.
+ * Counts guesses per source (the client address): attempts with keys that turned
+ * out unknown, and malformed credentials. A source over its budget is told to wait
+ * (429 + `Retry-After`) and nothing is looked up for it, which protects the store
+ * from key guessing. Keys are verified first: a key that verifies, and a retired
+ * key keyward knows (inactive, revoked, expired), never use the budget.
+ * Implementations: `MemoryAttemptLimiter` (one process) and `RedisAttemptLimiter`
+ * from `@keyward/redis` (shared by every process). Methods may answer synchronously
+ * or with a promise.
  */
 export interface AttemptLimiter {
-  /** Seconds `source` must still wait; `0` when it may try. */
+  /** Seconds `source` must wait before its next attempt; `0` when it may try. Only looks: the adapters reserve with `hit`. */
   check(source: string): number | Promise<number>;
-  /** Records one failed attempt; returns the seconds to wait from now on (`0` while under the limit). */
+  /**
+   * Counts (reserves) one attempt, atomically, before the lookup it pays for:
+   * `0` when this attempt is within the budget (the first `max` of a window), else
+   * the seconds to wait, and the attempt is refused.
+   */
   hit(source: string): number | Promise<number>;
-  /** Forgets `source`'s failures. */
+  /**
+   * Optional: gives back one attempt counted by `hit` (the key turned out valid or
+   * retired, or the lookup failed), never going below zero. Without it, such an
+   * attempt stays counted.
+   */
+  undo?(source: string): void | Promise<void>;
+  /** Forgets `source`'s attempts. */
   reset(source: string): void | Promise<void>;
   /**
-   * Optional, synchronous: `true` when no source has a failure counted, so `check`
-   * would answer `0` for any source. Lets the hot path skip the check and the
-   * resolving of the client address. A shared limiter (Redis) cannot know this
+   * Optional, synchronous: `true` when no source has an attempt counted, so `check`
+   * would answer `0` for any source. A shared limiter (Redis) cannot know this
    * without I/O and leaves it out.
    */
   quiet?(): boolean;
 }
 
 export interface MemoryAttemptLimiterOptions {
-  /** Failed attempts one source may make per window; after that it waits for the window to end. Default `10`. */
+  /** Guesses (unknown or malformed keys) one source may make per window; after that it waits for the window to end. Default `10`. */
   max?: number;
   /** Length of the counting window (fixed, starting at a source's first failure). Default `1m`. */
   window?: Duration;
@@ -48,7 +60,7 @@ function positiveInt(value: unknown, option: string, fallback: number): number {
   return value;
 }
 
-/** Fixed-window failure counting in this process, bounded by an LRU. */
+/** Fixed-window attempt counting in this process, bounded by an LRU. Synchronous: no promise per request. */
 export class MemoryAttemptLimiter implements AttemptLimiter {
   readonly max: number;
   readonly windowMs: number;
@@ -84,7 +96,14 @@ export class MemoryAttemptLimiter implements AttemptLimiter {
       this.windows.set(source, window);
     }
     window.count++;
-    return window.count < this.max ? 0 : this.wait(window, now);
+    return window.count <= this.max ? 0 : this.wait(window, now);
+  }
+
+  undo(source: string): void {
+    const window = this.windows.peek(source);
+    if (window === undefined) return;
+    // Back to nothing counted: forgotten, so `quiet()` stays exact.
+    if (--window.count <= 0) this.windows.delete(source);
   }
 
   reset(source: string): void {
@@ -92,9 +111,7 @@ export class MemoryAttemptLimiter implements AttemptLimiter {
   }
 
   private wait(window: Window, now: number): number {
-    if (now >= window.endsAt) {
-      return 0;
-    }
+    if (now >= window.endsAt) return 0;
     return Math.ceil((window.endsAt - now) / 1000);
   }
 }

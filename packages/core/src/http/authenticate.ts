@@ -1,10 +1,9 @@
 import type { Keyward } from '../keyward.js';
-import { errorFields } from '../logger.js';
 import type { ValidKey, VerifyResult } from '../verify-result.js';
 import type { ApiKeyHttpError } from './api-key-http-error.js';
-import type { AttemptLimiter } from './attempt-limiter.js';
 import { extractKey, type HttpRequestLike } from './extract-key.js';
 import type { HttpAuthConfig } from './http-options.js';
+import type { LimiterGate } from './limiter-gate.js';
 import type { ResponseConfig } from './responses.js';
 import {
   hasScopes,
@@ -21,82 +20,35 @@ export type AuthOutcome =
   | { readonly ok: true; readonly key: ValidKey; readonly headers: Readonly<Record<string, string>> | undefined }
   | { readonly ok: false; readonly error: ApiKeyHttpError };
 
-/**
- * Source key of the attempt limiter: the address the framework resolved (trusted-proxy
- * aware). Read only when the limiter needs it: resolving it costs a framework real work
- * (Express runs proxy-addr), and most requests come while nothing is being counted.
- */
-function sourceOf(request: HttpRequestLike): string {
-  return request.ip || 'unknown';
-}
-
-/**
- * A limiter that is down must not take authentication down with it: log and let
- * the request through to verification. A synchronous limiter (the in-memory one)
- * answers without a promise, so the common path adds no await.
- */
-function limiterCall(keyward: Keyward, what: 'check' | 'hit', limiter: AttemptLimiter, source: string): number | Promise<number> {
-  const down = (error: unknown): number => {
-    keyward.config.logger.warn({ ...errorFields(error) }, `keyward: attempt limiter ${what} failed; not limiting this request`);
-    return 0;
-  };
-  try {
-    const answer = what === 'check' ? limiter.check(source) : limiter.hit(source);
-    return typeof answer === 'number' ? answer : answer.catch(down);
-  } catch (error) {
-    return down(error);
-  }
-}
-
-/** A `quiet()` that throws counts as "not quiet": the limiter is then asked as usual. */
-function isQuiet(limiter: AttemptLimiter): boolean {
-  try {
-    return limiter.quiet?.() === true;
-  } catch {
-    return false;
-  }
-}
-
 function failed(error: ApiKeyHttpError): AuthOutcome {
   return { ok: false, error };
 }
 
 /**
- * The whole of an adapter's work, framework-free: extract the key → ask the
- * limiter whether this source is blocked (429) → `keyward.verify(key, request)`
- * (which emits `key.rejected` with the request's method, path and address) →
- * count a failure → check scopes. Never throws for a request's sake: every
- * outcome is an `AuthOutcome`, returned as is when nothing needed I/O (a cached
- * key, an in-memory limiter: the common case, with no promise per request) and as
- * a promise otherwise. A missing key and an unavailable store are not counted as
- * failed attempts; malformed credentials and refused keys are.
+ * The whole of an adapter's work, framework-free: extract the key →
+ * `keyward.verifyFast(key, request, connection, gate)` (which emits `key.rejected`
+ * with the request's method, path and address) → check scopes. Verification comes
+ * first, and the failed-attempt limiter is asked only about guesses: the verifier
+ * reserves an attempt before it looks up a hash this process does not know (429
+ * `too_many_attempts`, and no lookup, when the source is over its budget) and gives
+ * it back when the key turns out valid or retired; malformed credentials are
+ * counted here. A key that verifies is never refused by the limiter; a missing key,
+ * a known retired key and an unavailable store are not counted.
  *
- * `request.path` and `request.ip` may be getters: they are read only when needed
- * (a limiter with something counted, a failure to count, an event to emit), so an
- * adapter can hand over a lazy view of its request.
+ * Never throws for a request's sake: every outcome is an `AuthOutcome`, returned as
+ * is when nothing needed I/O (a cached key: the common case, with no promise per
+ * request) and as a promise otherwise. `request.path` and `request.ip` may be
+ * getters: they are read only when needed (a guess to count, an event to emit), so
+ * an adapter can hand over a lazy view of its request.
  */
 export function authenticate(keyward: Keyward, request: HttpRequestLike, config: HttpAuthConfig): AuthOutcome | Promise<AuthOutcome> {
-  const { limiter } = config;
-  // A limiter that counts nobody would answer 0 for every source: skip it, and the address.
-  if (limiter === undefined || isQuiet(limiter)) return afterLimiter(keyward, request, config);
-  const check = limiterCall(keyward, 'check', limiter, sourceOf(request));
-  if (typeof check !== 'number')
-    return check.then((wait) => (wait > 0 ? failed(tooManyAttemptsError(wait)) : afterLimiter(keyward, request, config)));
-  return check > 0 ? failed(tooManyAttemptsError(check)) : afterLimiter(keyward, request, config);
-}
-
-/**
- * The rest of `authenticate`, synchronous as long as nothing needs I/O: with a
- * cached key and an in-memory limiter, no promise is made per request.
- */
-function afterLimiter(keyward: Keyward, request: HttpRequestLike, config: HttpAuthConfig): AuthOutcome | Promise<AuthOutcome> {
   const repeated = repeatedBearer(keyward, request, config);
   if (repeated !== undefined) return decided(keyward, config, request, repeated);
   const presented = extractKey(request, config.extraction);
   if (presented === undefined) return failed(missingKeyError(config));
-  if (typeof presented !== 'string') return counted(keyward, config, request, failed(invalidRequestError(config, presented)));
-  // The request is the verify context: the verifier copies method, path and ip out of it only for an event.
-  const result = keyward.verifyFast(presented, request, request.connection);
+  if (typeof presented !== 'string') return counted(config.gate(keyward), request, failed(invalidRequestError(config, presented)));
+  // The request is the verify context: the verifier copies method, path and ip out of it only for an event or the gate.
+  const result = keyward.verifyFast(presented, request, request.connection, config.gate(keyward));
   return result instanceof Promise ? result.then((r) => decided(keyward, config, request, r)) : decided(keyward, config, request, result);
 }
 
@@ -128,24 +80,20 @@ function decided(
 ): AuthOutcome | Promise<AuthOutcome> {
   if (!result.valid) {
     const error = failed(rejectionError(config, result));
-    return result.reason === 'unavailable' ? error : counted(keyward, config, request, error);
+    // Unknown keys were counted by the gate before their lookup; a malformed key never reaches it (no hash, no I/O).
+    return result.reason === 'malformed' ? counted(config.gate(keyward), request, error) : error;
   }
   if (config.scopes.length > 0 && !hasScopes(result, config.scopes)) return failed(insufficientScopeError(config, config.scopes));
   // The clock is read only for a key in its grace period (the Deprecation header).
   return { ok: true, key: result, headers: result.sunset === null ? undefined : validKeyHeaders(result, keyward.config.clock.now()) };
 }
 
-/** Counts a failed attempt for the request's source, then answers `outcome`. */
-function counted(
-  keyward: Keyward,
-  config: HttpAuthConfig,
-  request: HttpRequestLike,
-  outcome: AuthOutcome,
-): AuthOutcome | Promise<AuthOutcome> {
-  const { limiter } = config;
-  if (limiter === undefined) return outcome;
-  const hit = limiterCall(keyward, 'hit', limiter, sourceOf(request));
-  return typeof hit === 'number' ? outcome : hit.then(() => outcome);
+/** Counts a guess that needed no lookup (malformed credentials): `outcome`, or 429 once the source is over its budget. */
+function counted(gate: LimiterGate | undefined, request: HttpRequestLike, outcome: AuthOutcome): AuthOutcome | Promise<AuthOutcome> {
+  if (gate === undefined) return outcome;
+  const wait = gate.reserve(request);
+  if (typeof wait === 'number') return wait > 0 ? failed(tooManyAttemptsError(wait)) : outcome;
+  return wait.then((w) => (w > 0 ? failed(tooManyAttemptsError(w)) : outcome));
 }
 
 /**

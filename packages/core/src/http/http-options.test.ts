@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createKeyward } from '../keyward.js';
 import { MemoryAttemptLimiter } from './attempt-limiter.js';
 import { resolveHttpOptions } from './http-options.js';
+import { keywardAttemptLimiter } from './limiter-gate.js';
 
 describe('resolveHttpOptions', () => {
   const keyward = createKeyward();
@@ -10,8 +11,21 @@ describe('resolveHttpOptions', () => {
     const config = resolveHttpOptions({ keyward });
     expect(config.extraction).toEqual({ bearer: true, header: 'x-api-key', maxLength: 512, extract: undefined });
     expect(config).toMatchObject({ scheme: 'Bearer', realm: 'api', scopes: [], unavailableRetryAfter: 5 });
-    expect(config.limiter).toBeInstanceOf(MemoryAttemptLimiter);
+    expect(config.gate(keyward)?.limiter).toBeInstanceOf(MemoryAttemptLimiter);
     expect(config.keyward()).toBe(keyward);
+  });
+
+  it('gives every route built with default options for one keyward the same limiter (one budget per source)', async () => {
+    const auth = resolveHttpOptions({ keyward });
+    const rotate = resolveHttpOptions({ keyward: Promise.resolve(keyward), realm: 'rotate' });
+    const limiter = auth.gate(keyward)?.limiter;
+    expect(limiter).toBe(keywardAttemptLimiter(keyward));
+    expect(rotate.gate(await rotate.keyward())?.limiter).toBe(limiter);
+    expect(auth.gate(keyward)).toBe(auth.gate(keyward)); // built once per keyward, not per request
+    const other = createKeyward();
+    expect(resolveHttpOptions({ keyward: other }).gate(other)?.limiter).not.toBe(limiter);
+    const given = new MemoryAttemptLimiter();
+    expect(resolveHttpOptions({ keyward, limiter: given }).gate(keyward)?.limiter).toBe(given);
   });
 
   it('never mutates the caller options', () => {
@@ -42,7 +56,7 @@ describe('resolveHttpOptions', () => {
   it('uses ApiKey as the challenge scheme when Bearer is off, and no limiter with false', () => {
     const config = resolveHttpOptions({ keyward, bearer: false, limiter: false });
     expect(config.scheme).toBe('ApiKey');
-    expect(config.limiter).toBeUndefined();
+    expect(config.gate(keyward)).toBeUndefined();
   });
 
   it('resolves the default keyward lazily, once, and retries after a failed start', async () => {
@@ -61,7 +75,6 @@ describe('resolveHttpOptions', () => {
       },
     );
     expect(calls).toBe(0);
-    expect(config.limiter).toBe(limiter);
     await expect(config.keyward()).rejects.toThrow('bad url');
     fail = false;
     const [a, b] = await Promise.all([config.keyward(), config.keyward()]);
@@ -69,5 +82,6 @@ describe('resolveHttpOptions', () => {
     expect(b).toBe(keyward);
     expect(config.keyward()).toBe(keyward); // synchronous once resolved
     expect(calls).toBe(2);
+    expect(config.gate(keyward)?.limiter).toBe(limiter); // the zero-config default's, not one per keyward
   });
 });

@@ -1,8 +1,9 @@
 import { ErrorCodes } from '../error-codes.js';
 import { describeValue, KeywardError } from '../errors.js';
 import type { Keyward } from '../keyward.js';
-import { type AttemptLimiter, isAttemptLimiter, MemoryAttemptLimiter } from './attempt-limiter.js';
+import { type AttemptLimiter, isAttemptLimiter } from './attempt-limiter.js';
 import type { ExtractionConfig, KeyExtractor } from './extract-key.js';
+import { gateSource, keywardAttemptLimiter, type LimiterGate } from './limiter-gate.js';
 import type { ResponseConfig } from './responses.js';
 
 /** Options every adapter (`@keyward/express`, `@keyward/koa`, `@keyward/nest`) accepts. */
@@ -26,9 +27,13 @@ export interface HttpAuthOptions {
   /** Scopes every request through this middleware must hold (403 otherwise). Default `[]`. */
   scopes?: readonly string[];
   /**
-   * Failed-attempt limiting per source address, or `false` for none. Default: a
-   * `MemoryAttemptLimiter` (10 failures a minute per source); in the zero-config
-   * default with `KEYWARD_REDIS_URL` set, one shared in Redis.
+   * Limits guesses per source address (unknown and malformed keys; a key that
+   * verifies and a known retired key never count), or `false` for none. Default:
+   * one `MemoryAttemptLimiter` (10 guesses a minute per source) per keyward
+   * instance, shared by every route built for it with default options
+   * (`keywardAttemptLimiter`); in the zero-config default, one per process, in
+   * Redis when `KEYWARD_REDIS_URL` is set. Pass the same limiter to every route to
+   * give a source one budget across them.
    */
   limiter?: AttemptLimiter | false;
   /** `Retry-After` (seconds) of a 503 `auth_unavailable`. Default `5`. */
@@ -39,7 +44,11 @@ export interface HttpAuthOptions {
 export interface HttpAuthConfig extends ResponseConfig {
   readonly extraction: ExtractionConfig;
   readonly scopes: readonly string[];
-  readonly limiter: AttemptLimiter | undefined;
+  /**
+   * The failed-attempt gate `authenticate` hands the verifier for `keyward` (built
+   * once per keyward instance), or `undefined` with `limiter: false`.
+   */
+  gate(keyward: Keyward): LimiterGate | undefined;
   /** The keyward instance: synchronous once resolved, a memoised promise before. */
   keyward(): Keyward | Promise<Keyward>;
 }
@@ -49,7 +58,7 @@ export interface HttpDefaults {
   /** Name in error messages, e.g. `@keyward/express`. Default `@keyward/core`. */
   readonly packageName?: string;
   readonly keyward?: () => Keyward | Promise<Keyward>;
-  /** The limiter that goes with the default keyward (e.g. Redis when configured). */
+  /** The limiter that goes with the default keyward (e.g. Redis when configured); called once per route, it should answer one instance per process. */
   readonly limiter?: () => AttemptLimiter;
 }
 
@@ -156,14 +165,20 @@ export function resolveHttpOptions(options: HttpAuthOptions = {}, defaults: Http
     throw invalid('keyward', keyward, 'is required');
   }
   const useDefaultLimiter = limiter === undefined && keyward === undefined && defaults.limiter !== undefined;
+  let limiterOf: ((keyward: Keyward) => AttemptLimiter) | undefined;
+  if (limiter !== undefined && limiter !== false) limiterOf = () => limiter;
+  else if (limiter === undefined) {
+    // One budget per source for every route: the zero-config default is one per process, any other one per keyward instance.
+    const fixed = useDefaultLimiter ? defaults.limiter?.() : undefined;
+    limiterOf = fixed === undefined ? keywardAttemptLimiter : () => fixed;
+  }
 
   return {
     extraction: { bearer: acceptsBearer, header: extract === undefined ? headerName : undefined, maxLength: maxHeaderLength, extract },
     scheme: acceptsBearer || extract !== undefined ? 'Bearer' : 'ApiKey',
     realm,
     scopes: [...scopes],
-    limiter:
-      limiter === false ? undefined : (limiter ?? (useDefaultLimiter ? defaults.limiter?.() : undefined) ?? new MemoryAttemptLimiter()),
+    gate: gateSource(limiterOf),
     unavailableRetryAfter,
     keyward: isKeyward(keyward) ? () => keyward : lazyKeyward(source, badKeyward),
   };

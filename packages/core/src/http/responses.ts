@@ -1,4 +1,4 @@
-import type { InvalidKey, ValidKey } from '../verify-result.js';
+import type { InvalidKey, LimitedKey, ValidKey } from '../verify-result.js';
 import { ApiKeyHttpError } from './api-key-http-error.js';
 import { challenge, httpDate, retryAfterSeconds } from './challenge.js';
 import type { MalformedCredentials } from './extract-key.js';
@@ -59,6 +59,8 @@ export function rejectionError(config: ResponseConfig, result: InvalidKey): ApiK
       return missingKeyError(config);
     case 'unavailable':
       return unavailableError(config);
+    case 'limited':
+      return tooManyAttemptsError((result as LimitedKey).retryAfter);
     case 'expired':
     case 'inactive': {
       const message =
