@@ -39,7 +39,7 @@ function percentile(values, p) {
 
 /** 1,000 concurrent requests with distinct well-formed unknown keys from one address; answers the store lookups they caused. */
 async function burst(port) {
-  const lookups = async () => (await (await fetch(`http://127.0.0.1:${port}/__lookups`)).json()).lookups;
+  const lookups = async () => (await (await fetch(`http://127.0.0.1:${port}/__lookups`)).json()).unknownLookups;
   const before = await lookups();
   const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY, localAddress: '127.0.0.99' });
   const statuses = await Promise.all(

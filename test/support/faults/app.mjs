@@ -10,15 +10,20 @@ import express from 'express';
 const baseline = process.env.FAULTS_BASELINE === '1';
 const keyward = baseline ? await createKeywardFromEnv({ changes: { interval: false } }) : await defaultKeyward();
 let lookups = 0;
+let unknownLookups = 0; // lookups that found nothing: what a flood of unknown keys costs the store
 const store = keyward.store;
 const findKeyByHash = store.findKeyByHash.bind(store);
 store.findKeyByHash = (hash) => {
   lookups++;
-  return findKeyByHash(hash);
+  const found = findKeyByHash(hash);
+  found.then((record) => {
+    if (record === null) unknownLookups++;
+  }, () => undefined);
+  return found;
 };
 
 const app = express();
-app.get('/__lookups', (_req, res) => res.json({ lookups }));
+app.get('/__lookups', (_req, res) => res.json({ lookups, unknownLookups }));
 app.use(baseline ? apiKeyAuth({ keyward, limiter: defaultAttemptLimiter() }) : apiKeyAuth());
 app.get('/orders', (req, res) => {
   res.json({ client: req.apiKey.clientId });
