@@ -1,7 +1,7 @@
 export { type AuditChainReport, auditRowHash, canonicalJson, chainAuditEntry, verifyAuditRows } from './audit-chain.js';
 export { type Clock, ManualClock, systemClock } from './clock.js';
 export { crc32Ascii } from './crc32.js';
-export { type Duration, formatDuration, parseDuration } from './duration.js';
+export { type Duration, formatDuration, isValidTime, MAX_DURATION_MS, parseDuration, timeAfter } from './duration.js';
 export * from './engine/index.js';
 export { type ErrorCode, ErrorCodes } from './error-codes.js';
 export { isKeywardError, KeywardError } from './errors.js';
