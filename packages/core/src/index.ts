@@ -22,6 +22,7 @@ export {
 export { createKeyHasher, fingerprintOf, hashKey, type KeyHasher } from './key-hash.js';
 export type { AuditQuery, KeyChange, KeyQuery, KeyStore, RotationQuery, VersionedUpdate, WriteBatch } from './key-store.js';
 export { createKeyward, Keyward } from './keyward.js';
+export { type EffectiveStatus, effectiveStatus, type KeyView, viewKeys } from './lifecycle/effective-status.js';
 export { assertTransition, canTransition, type RefusalReason, refusalAt } from './lifecycle.js';
 export { type Logger, silentLogger } from './logger.js';
 export { MemoryStore } from './memory-store.js';
