@@ -103,8 +103,9 @@ export class PostgresStore implements KeyStore {
 
   async findKeysByFingerprint(prefix: string): Promise<KeyRecord[]> {
     const rows = await this.query('findKeysByFingerprint', {
-      text: `SELECT ${KEY_COLUMNS} FROM ${this.names.keys} WHERE fingerprint LIKE $1 ORDER BY created_at, id`,
-      values: [likePrefix(prefix)],
+      // A prefix longer than a fingerprint goes on into the hash (colliding fingerprints).
+      text: `SELECT ${KEY_COLUMNS} FROM ${this.names.keys} WHERE fingerprint LIKE $1 AND key_hash LIKE $2 ORDER BY created_at, id`,
+      values: [likePrefix(prefix.slice(0, 8)), likePrefix(prefix)],
     });
     return rows.map(keyFromRow);
   }
