@@ -14,7 +14,9 @@ export function checkDuration(value: string | undefined, flag: string): string |
     parseDuration(value, flag);
   } catch (error) {
     if (isKeywardError(error) && typeof error.details.maxMs === 'number') {
-      throw new UsageError(`${flag} must be at most ${formatDuration(error.details.maxMs)} (about 100 years); got ${JSON.stringify(value)}`);
+      throw new UsageError(
+        `${flag} must be at most ${formatDuration(error.details.maxMs)} (about 100 years); got ${JSON.stringify(value)}`,
+      );
     }
     throw new UsageError(`${flag} must be a duration like 48h, 30d or 15m; got ${JSON.stringify(value)}`);
   }

@@ -35,7 +35,7 @@ export function registerRotate(program: Command, run: CommandContext['run']): vo
         } else {
           out.result(rotation.key as string);
           out.info(
-            `rotated ${rotation.clientId}: new key ${rotation.fingerprint} (pending, expires ${when(rotation.expiresAt, 'never')}); old key ${rotation.oldFingerprint} works until ${when(rotation.graceUntil)}. The key is shown once.`,
+            `rotated ${rotation.clientId}: new key ${rotation.fingerprint} (pending); old key ${rotation.oldFingerprint} works until ${when(rotation.graceUntil)}; the new key expires ${when(rotation.expiresAt, 'never')}. The key is shown once.`,
           );
         }
       }),
