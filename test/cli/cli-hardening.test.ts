@@ -139,13 +139,15 @@ describe.each(Object.keys(targets))('keyward CLI on %s, hardened', (name) => {
     expect(JSON.parse((await run('--json', 'list', 'badrow')).stdout)[0].expiresAt).toBe('invalid (8700000000000000)');
     const doctor = await run('doctor');
     expect(doctor.code).toBe(1);
-    expect(doctor.stderr).toMatch(new RegExp(`FAIL\\s+data\\s+1 row\\(s\\) hold a time no date can hold: key ${bad.fingerprint} of badrow`));
+    expect(doctor.stderr).toMatch(
+      new RegExp(`FAIL\\s+data\\s+1 row\\(s\\) hold a time no date can hold: key ${bad.fingerprint} of badrow`),
+    );
     await t.store.commit({ at: Date.now(), deleteKeys: [{ id: bad.id, expectedVersion: 1 }] });
   });
 
   it('7: a mistyped database is never created: list, audit --verify, doctor and issue fail with exit 1', async () => {
     const typo = t.fresh();
-    for (const args of [['list'], ['audit', '--verify'], ['doctor'], ['issue', 'acme'], ['tick']]) {
+    for (const args of [['list'], ['audit', '--verify'], ['doctor'], ['issue', 'acme'], ['tick'], ['scheduler']]) {
       const result = await cli(args, typo.env);
       expect(result.code, args.join(' ')).toBe(1);
       expect(result.stderr).toMatch(/no keyward database at .*; run keyward migrate/);
@@ -198,7 +200,11 @@ describe.each(Object.keys(targets))('keyward CLI on %s, hardened', (name) => {
     expect((await run('issue', 'stale')).code).toBe(0);
     const rotated = JSON.parse((await run('--json', 'rotate', 'stale', '--grace', '1s')).stdout);
     await new Promise((r) => setTimeout(r, 1200));
-    const json = JSON.parse((await run('--json', 'list', 'stale')).stdout) as { fingerprint: string; status: string; storedStatus: string }[];
+    const json = JSON.parse((await run('--json', 'list', 'stale')).stdout) as {
+      fingerprint: string;
+      status: string;
+      storedStatus: string;
+    }[];
     expect(json.find((k) => k.fingerprint === rotated.oldFingerprint)).toMatchObject({ status: 'inactive', storedStatus: 'active' });
     expect(json.find((k) => k.fingerprint === rotated.fingerprint)).toMatchObject({ status: 'active', storedStatus: 'pending' });
     const table = await run('list', 'stale');
@@ -243,7 +249,10 @@ describe.each(Object.keys(targets))('keyward CLI on %s, hardened', (name) => {
 
     expect(await run('list', 'nosuch')).toMatchObject({ code: 1, stderr: expect.stringContaining('client nosuch has no keys') });
     const before = await counts();
-    expect(await run('issue', 'actorless', '--actor', '')).toMatchObject({ code: 2, stderr: expect.stringContaining('--actor must not be empty') });
+    expect(await run('issue', 'actorless', '--actor', '')).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--actor must not be empty'),
+    });
     expect(await run('revoke', first.fingerprint, '--reason', 'x', '--actor', ' ')).toMatchObject({ code: 2 });
     expect(await counts()).toEqual(before);
 

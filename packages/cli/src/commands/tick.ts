@@ -44,6 +44,8 @@ export function registerScheduler(program: Command, run: CommandContext['run'], 
     .option('--run-now', 'run one pass at once, before the first scheduled one')
     .action((flags: SchedulerFlags & { runNow?: boolean }) =>
       run(async ({ keyward, connection, out }) => {
+        // Fail fast: a missing or unreachable database stops here, not in every pass forever.
+        await keyward.store.listKeys({ limit: 1 });
         const problems = createProblemLog();
         const { scheduler, close } = await createScheduler(keyward, flags, connection.env, problems.logger);
         scheduler.on('pass', (report) => {
