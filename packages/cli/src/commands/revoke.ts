@@ -24,7 +24,8 @@ export function registerRevoke(program: Command, run: CommandContext['run']): vo
           } catch (error) {
             // Revoked by someone else meanwhile: the wanted state is reached, as for a second revoke.
             const current = await keyward.store.findKeyById(key.id);
-            if (!isKeywardError(error, ErrorCodes.ILLEGAL_TRANSITION) || current?.status !== 'revoked') throw error;
+            const raced = isKeywardError(error, ErrorCodes.ILLEGAL_TRANSITION) || isKeywardError(error, ErrorCodes.CONFLICT);
+            if (!raced || current?.status !== 'revoked') throw error;
             revoked = current;
             already = true;
           }
