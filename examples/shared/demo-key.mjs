@@ -1,11 +1,17 @@
 // Shared by the three examples: keyward on the embedded default (@keyward/env: a SQLite
 // file next to the example unless KEYWARD_DATABASE_URL says otherwise), and a key for
 // client "demo" issued on first start and printed once.
-import { defaultKeyward } from '@keyward/env';
+import { existsSync } from 'node:fs';
+import { createKeywardFromEnv } from '@keyward/env';
 
 export async function demoKeyward(exampleUrl) {
   process.env.KEYWARD_DATABASE_URL ??= new URL('./keyward.db', exampleUrl).pathname;
-  const keyward = await defaultKeyward();
+  // Besides `keyward migrate`, the demo is the one thing that creates a database, and it says so.
+  const file = process.env.KEYWARD_DATABASE_URL;
+  const creating = !/^postgres(ql)?:/i.test(file) && !existsSync(file);
+  const keyward = await createKeywardFromEnv({ create: true });
+  await keyward.listKeys('demo');
+  if (creating) console.log(`Created the demo's SQLite database ${file}`);
   const live = (await keyward.listKeys('demo')).filter((k) => k.status === 'active' || k.status === 'pending');
   if (live.length === 0) {
     const issued = await keyward.issue('demo', { scopes: ['orders:read', 'orders:write'], actor: 'example' });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,8 +9,8 @@ import { installPacked, removeScratch, run } from '../support/scratch-install.js
  * The built adapter packages, packed as they would be published (`pnpm pack`) and
  * installed into a scratch CommonJS project and a scratch ESM project; each serves
  * one authenticated request with Express on a real 127.0.0.1 port, on the
- * zero-config default (`apiKeyAuth()` with `KEYWARD_DATABASE_URL` pointing at a
- * SQLite file). Needs `pnpm run build` first (`pnpm test` does it).
+ * zero-config default (`apiKeyAuth()` without `KEYWARD_DATABASE_URL`: a
+ * `./keyward.db` SQLite file it creates and announces). Needs `pnpm run build` first (`pnpm test` does it).
  */
 const packages = ['core', 'sqlite', 'env', 'express', 'koa', 'nest'];
 const runAsync = promisify(execFile);
@@ -49,6 +49,13 @@ const http = require('node:http');
 })().catch((error) => { console.error(error); process.exit(1); });
 `;
 
+/** No KEYWARD_DATABASE_URL: the zero-config default, `./keyward.db` in the project, created and announced. */
+function zeroConfigEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.KEYWARD_DATABASE_URL;
+  return env;
+}
+
 const expected = {
   ok: { status: 200, body: { clientId: 'scratch' } },
   missing: { status: 401, body: { error: 'api_key_missing', message: expect.any(String) }, challenge: 'Bearer realm="api"' },
@@ -65,11 +72,13 @@ describe('the packed adapters in scratch projects', () => {
 const { apiKeyAuth } = require('@keyward/express');
 const { defaultKeyward, closeDefaultKeyward } = require('@keyward/env');`),
     );
-    const { stdout } = await runAsync('node', ['server.js'], {
+    const { stdout, stderr } = await runAsync('node', ['server.js'], {
       cwd: dir,
-      env: { ...process.env, KEYWARD_DATABASE_URL: join(dir, 'keys.db') },
+      env: zeroConfigEnv(),
     });
     expect(JSON.parse(stdout)).toEqual(expected);
+    expect(existsSync(join(dir, 'keyward.db'))).toBe(true);
+    expect(stderr).toContain('KEYWARD_DATABASE_URL is not set; creating the zero-config SQLite database ./keyward.db');
     for (const name of ['koa', 'nest']) {
       const exported = JSON.parse(
         run('node', ['-e', `process.stdout.write(JSON.stringify(Object.keys(require('@keyward/${name}'))))`], dir),
@@ -90,11 +99,13 @@ import { apiKeyAuth } from '@keyward/express';
 import { defaultKeyward, closeDefaultKeyward } from '@keyward/env';
 const require = createRequire(import.meta.url);`),
     );
-    const { stdout } = await runAsync('node', ['server.js'], {
+    const { stdout, stderr } = await runAsync('node', ['server.js'], {
       cwd: dir,
-      env: { ...process.env, KEYWARD_DATABASE_URL: join(dir, 'keys.db') },
+      env: zeroConfigEnv(),
     });
     expect(JSON.parse(stdout)).toEqual(expected);
+    expect(existsSync(join(dir, 'keyward.db'))).toBe(true);
+    expect(stderr).toContain('KEYWARD_DATABASE_URL is not set; creating the zero-config SQLite database ./keyward.db');
     // That ESM and CJS builds export the same names is checked for every package in test/packaging.
   });
 });

@@ -57,7 +57,9 @@ describe('README', () => {
     expect(output).toContain('"error":"api_key_expired"');
     expect(output).toContain(`alert: inactive key ${fingerprint} of acme used from 127.0.0.1`);
     expect(output).toMatch(/FINGERPRINT\s+CLIENT\s+STATUS/);
-    expect(output).toMatch(/\s+acme\s+pending\s+/);
+    // After the grace, before any tick: the effective statuses, marked with * (the stored ones catch up at the next tick).
+    expect(output).toMatch(/\s+acme\s+inactive\*\s+/);
+    expect(output).toMatch(/\s+acme\s+active\*\s+/);
     expect(output).toMatch(/key\.issued\s+acme/);
     expect(output).toMatch(/key\.rotated\s+acme/);
     expect(output).toMatch(/audit chain intact: \d+ rows/);

@@ -11,7 +11,10 @@ export interface Connection {
 /**
  * Opens keyward the way the adapters do (`@keyward/env`): `--database` or
  * KEYWARD_DATABASE_URL (SQLite path or postgres:// URL, default ./keyward.db),
- * `--redis` or KEYWARD_REDIS_URL (optional), KEYWARD_PEPPER (optional).
+ * `--redis` or KEYWARD_REDIS_URL (optional), KEYWARD_PEPPER (optional). Never
+ * creates a database: a mistyped `--database` fails with "no keyward database at …;
+ * run keyward migrate", and only `keyward migrate` (which calls the store's
+ * `migrate()`) creates one.
  */
 export async function connect(options: {
   database?: string;
@@ -20,7 +23,11 @@ export async function connect(options: {
   migrate?: boolean;
 }): Promise<Connection> {
   const env = resolvedEnv(options);
-  const keyward = await createKeywardFromEnv({ env, ...(options.migrate === undefined ? {} : { migrate: options.migrate }) });
+  const keyward = await createKeywardFromEnv({
+    env,
+    create: false,
+    ...(options.migrate === undefined ? {} : { migrate: options.migrate }),
+  });
   return { keyward, env, close: () => keyward.close() };
 }
 

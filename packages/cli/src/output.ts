@@ -52,8 +52,4 @@ export function createOutput(json: boolean, streams: Streams): Output {
   };
 }
 
-/** ISO-8601 in UTC to the minute, or `-`. */
-export function when(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return '-';
-  return new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
-}
+export { iso, when } from './output-time.js';

@@ -1,4 +1,4 @@
-import { type Duration, parseDuration } from '@keyward/core';
+import { type Duration, formatDuration, isKeywardError, parseDuration } from '@keyward/core';
 import { UsageError } from './errors.js';
 
 /** `--ttl 30d` → '30d'; `--ttl never` → null; a bad value → usage error naming the flag. */
@@ -12,7 +12,12 @@ export function checkDuration(value: string | undefined, flag: string): string |
   if (value === undefined) return undefined;
   try {
     parseDuration(value, flag);
-  } catch {
+  } catch (error) {
+    if (isKeywardError(error) && typeof error.details.maxMs === 'number') {
+      throw new UsageError(
+        `${flag} must be at most ${formatDuration(error.details.maxMs)} (about 100 years); got ${JSON.stringify(value)}`,
+      );
+    }
     throw new UsageError(`${flag} must be a duration like 48h, 30d or 15m; got ${JSON.stringify(value)}`);
   }
   return value;
@@ -35,4 +40,21 @@ export function parseSince(value: string | undefined, now: number): number | und
   const at = Date.parse(value);
   if (Number.isNaN(at)) throw new UsageError(`--since must be an ISO date/time or a duration like 24h; got ${JSON.stringify(value)}`);
   return at;
+}
+
+/** `--actor` as given, or `cli:$USER`; an empty one is refused like an empty `--reason` (the audit trail must name someone). */
+export function parseActor(value: string | undefined): string {
+  if (value === undefined) return `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
+  if (value.trim() === '') throw new UsageError('--actor must not be empty (leave it out for cli:$USER)');
+  return value;
+}
+
+/** `--reason`: optional, but when given it must say something. */
+export function parseReason(value: string | undefined, required = false): string | undefined {
+  if (value === undefined) {
+    if (required) throw new UsageError('--reason is required');
+    return undefined;
+  }
+  if (value.trim() === '') throw new UsageError('--reason must not be empty');
+  return value;
 }

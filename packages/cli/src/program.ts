@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerAbort } from './commands/abort.js';
 import { registerAudit } from './commands/audit.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerIssue } from './commands/issue.js';
@@ -17,14 +19,20 @@ export interface CliEnvironment extends Streams {
   signals?: NodeJS.EventEmitter;
 }
 
+/** This package's version, from its package.json (one level above `src/` and `dist/` alike). */
+function cliVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 /** Runs the CLI with `argv` (without node and script) and resolves to the exit code. */
 export async function runCli(argv: readonly string[], environment: CliEnvironment): Promise<number> {
   let exitCode = EXIT_OK;
   const program = new Command('keyward')
     .description('keyward: API keys that rotate themselves')
-    .option('--database <url>', 'SQLite path or postgres:// URL (env KEYWARD_DATABASE_URL, default ./keyward.db)')
+    .option('--database <url>', 'SQLite path or postgres:// URL (env KEYWARD_DATABASE_URL, default ./keyward.db); only migrate creates one')
     .option('--redis <url>', 'Redis URL for the shared cache and invalidation bus (env KEYWARD_REDIS_URL)')
     .option('--json', 'machine-readable output on stdout')
+    .version(cliVersion(), '-V, --version', 'print the keyward version')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => environment.stdout.write(s),
@@ -44,6 +52,7 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
     registerMigrate,
     registerIssue,
     registerRotate,
+    registerAbort,
     registerRevoke,
     registerList,
     registerAudit,

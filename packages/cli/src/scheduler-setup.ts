@@ -1,8 +1,9 @@
-import type { Keyward } from '@keyward/core';
+import type { Keyward, Logger } from '@keyward/core';
 import { FileSink, fromRedisLock, type PassReport, Scheduler, type SchedulerLock, type SecretSink, WebhookSink } from '@keyward/core';
 import { parseDatabaseUrl, parseRedisUrl } from '@keyward/env';
 import { UsageError } from './errors.js';
 import { checkDuration } from './parse.js';
+import type { PassProblem } from './pass-problems.js';
 
 export interface SchedulerFlags {
   sinkDir?: string;
@@ -25,6 +26,7 @@ export async function createScheduler(
   keyward: Keyward,
   flags: SchedulerFlags,
   env: NodeJS.ProcessEnv,
+  logger?: Logger,
 ): Promise<{ scheduler: Scheduler; close(): Promise<void> }> {
   const rotateBefore = checkDuration(flags.rotateBefore, '--rotate-before');
   const sink = sinkFrom(flags, env);
@@ -49,6 +51,7 @@ export async function createScheduler(
       ...(lock ? { lock } : {}),
       ...(rotateBefore ? { rotateBefore } : {}),
       ...(flags.cron ? { cron: flags.cron } : {}),
+      ...(logger ? { logger } : {}),
     });
     return {
       scheduler,
@@ -90,4 +93,9 @@ export function describePass(report: PassReport): string {
   if (report.confirmed > 0) parts.push(`confirmed delivered after a crash ${report.confirmed}`);
   if (report.unconfirmed > 0) parts.push(`left open, delivery unknown ${report.unconfirmed}`);
   return `${parts.join(', ')} (${Math.round(report.durationMs)} ms)`;
+}
+
+/** The pass line, then one line per failure (step, client, cause) and per orphan found. */
+export function describePassWithProblems(report: PassReport, problems: readonly PassProblem[]): string {
+  return [describePass(report), ...problems.map((p) => `  ${p.line}`)].join('\n');
 }

@@ -1,7 +1,7 @@
 export { type AuditChainReport, auditRowHash, canonicalJson, chainAuditEntry, verifyAuditRows } from './audit-chain.js';
 export { type Clock, ManualClock, systemClock } from './clock.js';
 export { crc32Ascii } from './crc32.js';
-export { type Duration, formatDuration, parseDuration } from './duration.js';
+export { type Duration, formatDuration, isValidTime, MAX_DURATION_MS, parseDuration, timeAfter } from './duration.js';
 export * from './engine/index.js';
 export { type ErrorCode, ErrorCodes } from './error-codes.js';
 export { isKeywardError, KeywardError } from './errors.js';
@@ -35,6 +35,7 @@ export {
   type WriteBatch,
 } from './key-store.js';
 export { createKeyward, Keyward } from './keyward.js';
+export { type EffectiveStatus, effectiveStatus, type KeyView, viewKeys } from './lifecycle/effective-status.js';
 export { assertTransition, canTransition, type RefusalReason, refusalAt } from './lifecycle.js';
 export { type Logger, silentLogger } from './logger.js';
 export { MemoryStore } from './memory-store.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Duration, parseDuration } from './duration.js';
+import { type Duration, parseDuration, timeAfter } from './duration.js';
 import { generateKey } from './key-format.js';
 import { fingerprintOf } from './key-hash.js';
 import { auditFor, type OpsContext, propagate } from './ops-context.js';
@@ -64,7 +64,7 @@ export function newKey(
 export function expiryFrom(ctx: OpsContext, now: number, ttl: Duration | null | undefined): number | null {
   if (ttl === null) return null;
   const lifetime = ttl === undefined ? ctx.config.keyLifetimeMs : parseDuration(ttl, 'ttl');
-  return lifetime === null ? null : now + lifetime;
+  return lifetime === null ? null : timeAfter(now, lifetime, ttl === undefined ? 'keyLifetime' : 'ttl');
 }
 
 export async function issueKey(ctx: OpsContext, clientIdInput: string, options: IssueOptions = {}): Promise<IssuedKey> {

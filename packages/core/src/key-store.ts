@@ -127,7 +127,11 @@ export function hasChangeLog(store: KeyStore): store is KeyStore & KeyChangeLog 
 export interface KeyStore {
   findKeyByHash(keyHash: string): Promise<KeyRecord | null>;
   findKeyById(id: string): Promise<KeyRecord | null>;
-  /** Keys whose fingerprint starts with `prefix` (the CLI's way to name a key). */
+  /**
+   * Keys whose hash starts with `prefix`: a fingerprint (the hash's first 8 hex
+   * characters) or part of one, or a longer prefix of the hash (up to all 64) to
+   * tell apart keys whose fingerprints collide. The CLI's way to name a key.
+   */
   findKeysByFingerprint(prefix: string): Promise<KeyRecord[]>;
   listKeys(query: KeyQuery): Promise<KeyRecord[]>;
 

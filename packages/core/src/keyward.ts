@@ -5,6 +5,7 @@ import { KeywardEmitter, type KeywardEventName, type KeywardListener, type Verif
 import { type IssuedKey, type IssueOptions, issueKey } from './issue-key.js';
 import { createKeyHasher } from './key-hash.js';
 import { hasChangeLog, type KeyStore } from './key-store.js';
+import { type KeyView, viewKeys } from './lifecycle/effective-status.js';
 import { errorFields } from './logger.js';
 import type { OpsContext } from './ops-context.js';
 import { type KeywardConfig, type KeywardOptions, resolveOptions } from './options.js';
@@ -179,9 +180,15 @@ export class Keyward {
     return purgeKeys(this.ops, options);
   }
 
-  /** Keys of a client (never a plaintext: those are not stored). */
-  listKeys(clientId: string): Promise<KeyRecord[]> {
-    return this.config.store.listKeys({ clientId });
+  /**
+   * Keys of a client, or of every client (never a plaintext: those are not stored).
+   * `status` is the effective status, decided from timestamps as `verify` decides:
+   * after a grace ends the old key shows `inactive` and the new one `active` before
+   * the scheduler's `finalize` writes it; `storedStatus` is the stored column.
+   */
+  async listKeys(clientId?: string): Promise<KeyView[]> {
+    const keys = await this.config.store.listKeys(clientId === undefined ? {} : { clientId });
+    return viewKeys(this.config.store, keys, this.config.clock.now());
   }
 
   /** Reads the whole audit log and checks its hash chain; reports the first broken link. */

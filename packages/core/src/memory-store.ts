@@ -43,7 +43,9 @@ export class MemoryStore implements KeyStore {
   }
 
   async findKeysByFingerprint(prefix: string): Promise<KeyRecord[]> {
-    return [...this.keys.values()].filter((k) => k.fingerprint.startsWith(prefix)).sort(byCreated);
+    return [...this.keys.values()]
+      .filter((k) => k.fingerprint.startsWith(prefix.slice(0, 8)) && (prefix.length <= 8 || k.keyHash.startsWith(prefix)))
+      .sort(byCreated);
   }
 
   async listKeys(query: KeyQuery): Promise<KeyRecord[]> {

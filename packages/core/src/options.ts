@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from './clock.js';
-import { type Duration, parseDuration } from './duration.js';
+import { type Duration, formatDuration, parseDuration } from './duration.js';
 import { invalidOption } from './errors.js';
 import type { InvalidationBus, SharedKeyCache } from './key-cache.js';
 import { isValidPrefix } from './key-format.js';
@@ -28,9 +28,9 @@ export interface KeywardOptions {
   clock?: Clock;
   /** A pino logger (or anything with pino's `(obj, msg)` methods). Default: silent. */
   logger?: Logger;
-  /** How long the old key keeps working after a rotation. Default `48h`. */
+  /** How long the old key keeps working after a rotation; shorter than `keyLifetime`, at most 36500d. Default `48h`. */
   grace?: Duration;
-  /** Lifetime of a new key; `null` for keys that never expire. Default `30d`. */
+  /** Lifetime of a new key (at most 36500d, see `MAX_DURATION_MS`); `null` for keys that never expire. Default `30d`. */
   keyLifetime?: Duration | null;
   /** How long revoked and inactive keys are kept before purge deletes them (audit is kept). Default `30d`. */
   retention?: Duration;
@@ -144,6 +144,15 @@ export function resolveOptions(options: KeywardOptions = {}): KeywardConfig {
   if (pepper !== undefined && !((typeof pepper === 'string' || pepper instanceof Uint8Array) && pepper.length >= 16)) {
     throw invalidOption('pepper', typeof pepper === 'string' ? '(hidden)' : pepper, 'must be a string or bytes of at least 16');
   }
+  const graceMs = parseDuration(options.grace ?? '48h', 'grace');
+  const keyLifetimeMs = options.keyLifetime === null ? null : parseDuration(options.keyLifetime ?? '30d', 'keyLifetime');
+  if (keyLifetimeMs !== null && graceMs >= keyLifetimeMs) {
+    throw invalidOption(
+      'grace',
+      options.grace ?? '48h',
+      `must be shorter than keyLifetime (${formatDuration(keyLifetimeMs)}): a rotated client would be left with no valid key`,
+    );
+  }
   const lru = options.lru ?? {};
   const lastUsed = options.lastUsed ?? {};
   const changes = options.changes ?? {};
@@ -165,8 +174,8 @@ export function resolveOptions(options: KeywardOptions = {}): KeywardConfig {
     pepper,
     clock: clock ?? systemClock,
     logger: logger ?? silentLogger,
-    graceMs: parseDuration(options.grace ?? '48h', 'grace'),
-    keyLifetimeMs: options.keyLifetime === null ? null : parseDuration(options.keyLifetime ?? '30d', 'keyLifetime'),
+    graceMs,
+    keyLifetimeMs,
     retentionMs: parseDuration(options.retention ?? '30d', 'retention'),
     lruMax: positiveInt(lru.max, 'lru.max', 10_000),
     maxAgeMs: parseDuration(lru.maxAge ?? '60s', 'lru.maxAge'),

@@ -1,3 +1,4 @@
+import { timeAfter } from './duration.js';
 import { ErrorCodes } from './error-codes.js';
 import { isKeywardError } from './errors.js';
 import type { VersionedUpdate } from './key-store.js';
@@ -37,7 +38,7 @@ export async function startRotations(
   const actor = checkText(options.actor, 'actor');
   const reason = checkText(options.reason, 'reason');
   const now = ctx.config.clock.now();
-  const graceUntil = now + ctx.config.graceMs;
+  const graceUntil = timeAfter(now, ctx.config.graceMs, 'grace');
   const plans = items.map(({ key, idempotencyKey }) =>
     planRotation(ctx, key, { now, graceUntil, state: 'started', reason, actor, idempotencyKey }),
   );

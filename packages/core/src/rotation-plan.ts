@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Duration } from './duration.js';
 import { expiryFrom, newKey } from './issue-key.js';
 import type { VersionedUpdate } from './key-store.js';
+import { graceEndsBeforeExpiry } from './lifecycle/rotation-times.js';
 import { auditFor, keyUpdate, type OpsContext, patched } from './ops-context.js';
 import type { RotationResult } from './rotation.js';
 import type { AuditEntry, KeyPatch, KeyRecord, RotationRecord, RotationState } from './types.js';
@@ -50,6 +51,7 @@ export function planRotation(
     },
     now,
   );
+  graceEndsBeforeExpiry(graceUntil - now, pending.expiresAt === null ? null : pending.expiresAt - now);
   const rotation: RotationRecord = {
     id: rotationId,
     clientId: oldKey.clientId,

@@ -1,6 +1,7 @@
-import { type Duration, parseDuration } from './duration.js';
+import { type Duration, parseDuration, timeAfter } from './duration.js';
 import { ErrorCodes } from './error-codes.js';
 import { isKeywardError, KeywardError } from './errors.js';
+import { checkRotationTimes } from './lifecycle/rotation-times.js';
 import { type OpsContext, propagate } from './ops-context.js';
 import { announceRotation, planRotation } from './rotation-plan.js';
 import { type KeyRecord, OPEN_ROTATION_STATES, type RotationRecord, type RotationState } from './types.js';
@@ -9,7 +10,10 @@ import { checkClientId, checkText } from './validate.js';
 export interface RotateOptions {
   /** Which active key to rotate. Required only when the client has several. */
   keyId?: string;
-  /** How long the old key keeps working. Default: the `grace` option (48h). */
+  /**
+   * How long the old key keeps working. Default: the `grace` option (48h). It must end
+   * before the new key expires, else the rotation is refused (`KEYWARD_INVALID_ARGUMENT`).
+   */
   grace?: Duration;
   /** Lifetime of the new key. Default: the `keyLifetime` option. */
   ttl?: Duration | null;
@@ -128,6 +132,8 @@ export async function rotateKey(
   const token = checkText(options.idempotencyKey, 'idempotencyKey');
   const graceMs = options.grace === undefined ? ctx.config.graceMs : parseDuration(options.grace, 'grace');
   const { store, clock } = ctx.config;
+  // Checked before anything is read or written: a bad grace or ttl never leaves a half-done rotation.
+  checkRotationTimes(ctx, clock.now(), graceMs, options.ttl);
 
   if (token !== null) {
     const earlier = await store.findRotationByIdempotencyKey(clientId, token);
@@ -148,7 +154,7 @@ export async function rotateKey(
   const now = clock.now();
   const plan = planRotation(ctx, oldKey, {
     now,
-    graceUntil: now + graceMs,
+    graceUntil: timeAfter(now, graceMs, 'grace'),
     state: initialState,
     reason,
     actor,

@@ -111,6 +111,16 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
         expect(await store.findKeysByFingerprint(key.fingerprint.slice(0, 4))).toEqual([key]);
       });
 
+      it('tells apart keys whose fingerprints collide by a longer prefix of the hash', async () => {
+        const a = makeKeyRecord({ keyHash: `0123abcd1${'0'.repeat(55)}`, clientId: 'twin-a' });
+        const b = makeKeyRecord({ keyHash: `0123abcd2${'0'.repeat(55)}`, clientId: 'twin-b', createdAt: T0 + 1 });
+        await store.commit({ at: T0, insertKeys: [a, b] });
+        expect((await store.findKeysByFingerprint('0123abcd')).map((k) => k.id)).toEqual([a.id, b.id]);
+        expect(await store.findKeysByFingerprint('0123abcd2')).toEqual([b]);
+        expect(await store.findKeysByFingerprint(b.keyHash)).toEqual([b]);
+        expect(await store.findKeysByFingerprint('0123abcd3')).toEqual([]);
+      });
+
       it('answers null or [] for what it does not hold', async () => {
         expect(await store.findKeyByHash('0'.repeat(64))).toBeNull();
         expect(await store.findKeyById(randomUUID())).toBeNull();

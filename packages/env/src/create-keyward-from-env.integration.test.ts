@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { MemoryStore } from '@keyward/core';
@@ -44,6 +44,7 @@ describe('createKeywardFromEnv', () => {
     const path = join(dir, 'keys.db');
     const keyward = await createKeywardFromEnv({
       env: { KEYWARD_DATABASE_URL: path, KEYWARD_PEPPER: 'p'.repeat(20), KEYWARD_PREFIX: 'sk_test' },
+      create: true,
     });
     try {
       expect(keyward.store).toBeInstanceOf(SqliteStore);
@@ -76,7 +77,7 @@ describe('createKeywardFromEnv', () => {
   });
 
   it('builds PostgresStore + PostgresChangeFeed from a postgres:// URL', async () => {
-    const keyward = await createKeywardFromEnv({ env: { KEYWARD_DATABASE_URL: pgUrl, KEYWARD_DATABASE_SCHEMA: schema } });
+    const keyward = await createKeywardFromEnv({ env: { KEYWARD_DATABASE_URL: pgUrl, KEYWARD_DATABASE_SCHEMA: schema }, create: true });
     try {
       expect(keyward.store).toBeInstanceOf(PostgresStore);
       expect(keyward.config.bus).toBeInstanceOf(PostgresChangeFeed);
@@ -89,7 +90,7 @@ describe('createKeywardFromEnv', () => {
 
   it('adds the Redis cache, bus and limiter when KEYWARD_REDIS_URL is set', async () => {
     const env = { KEYWARD_DATABASE_URL: join(dir, 'redis.db'), KEYWARD_REDIS_URL: redisUrl, KEYWARD_REDIS_NAMESPACE: namespace };
-    const keyward = await createKeywardFromEnv({ env });
+    const keyward = await createKeywardFromEnv({ env, create: true });
     const limiter = attemptLimiterFromEnv(env);
     try {
       expect(keyward.store).toBeInstanceOf(SqliteStore);
@@ -103,6 +104,50 @@ describe('createKeywardFromEnv', () => {
       await keyward.close();
       await limiter.close?.();
     }
+  });
+
+  it('an explicit URL never creates a database: a typo fails with "no keyward database at …; run keyward migrate"', async () => {
+    const typo = join(dir, 'typo.db');
+    const sqlite = await createKeywardFromEnv({ env: { KEYWARD_DATABASE_URL: typo } });
+    await expect(sqlite.listKeys('acme')).rejects.toThrow(`no keyward database at "${typo}"; run keyward migrate`);
+    await expect(sqlite.issue('acme')).rejects.toMatchObject({ code: 'KEYWARD_UNAVAILABLE' });
+    await sqlite.close();
+    expect(existsSync(typo)).toBe(false);
+
+    const typoSchema = `${schema}_typo`;
+    const pg = await createKeywardFromEnv({ env: { KEYWARD_DATABASE_URL: pgUrl, KEYWARD_DATABASE_SCHEMA: typoSchema } });
+    await expect(pg.listKeys('acme')).rejects.toThrow(`no keyward database at schema "${typoSchema}"`);
+    await expect(pg.listKeys('acme')).rejects.toThrow(/; run keyward migrate$/);
+    await pg.close();
+    const probe = new PostgresStore({ connectionString: pgUrl, schema: typoSchema, migrate: false });
+    await expect(probe.listKeys({})).rejects.toThrow(/is at version 0/); // still not created
+    await probe.close();
+
+    // An existing keyward database is used (and upgraded) all the same.
+    const again = await createKeywardFromEnv({ env: { KEYWARD_DATABASE_URL: join(dir, 'keys.db') } });
+    expect(await again.listKeys('acme')).toHaveLength(1);
+    await again.close();
+  });
+
+  it('the zero-config default (no KEYWARD_DATABASE_URL) creates ./keyward.db and says so; an empty variable is an error', async () => {
+    const cwd = process.cwd();
+    const home = mkdtempSync(join(tmpdir(), 'keyward-zero-'));
+    const lines: string[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (_o: object, m?: string) => lines.push(m ?? '') };
+    process.chdir(home);
+    try {
+      const keyward = await createKeywardFromEnv({ env: {}, logger });
+      await keyward.issue('acme');
+      await keyward.close();
+      expect(existsSync(join(home, 'keyward.db'))).toBe(true);
+      expect(lines).toEqual([
+        expect.stringMatching(/KEYWARD_DATABASE_URL is not set; creating the zero-config SQLite database \.\/keyward\.db/),
+      ]);
+    } finally {
+      process.chdir(cwd);
+      rmSync(home, { recursive: true, force: true });
+    }
+    await expect(createKeywardFromEnv({ env: { KEYWARD_DATABASE_URL: '' } })).rejects.toThrow(/KEYWARD_DATABASE_URL is set but empty/);
   });
 
   it('gives clear errors for a bad URL without the password', async () => {

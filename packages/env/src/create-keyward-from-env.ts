@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { type InvalidationBus, type KeyStore, Keyward, type KeywardOptions, type SharedKeyCache } from '@keyward/core';
 import { SqliteChangeFeed, SqliteStore } from '@keyward/sqlite';
 import { type DatabaseTarget, parseDatabaseUrl, parseRedisUrl } from './database-url.js';
@@ -7,7 +8,7 @@ import { importOptional } from './optional-import.js';
 export interface KeywardFromEnvOptions extends KeywardOptions {
   /**
    * The environment to read. Default `process.env`. Variables:
-   * - `KEYWARD_DATABASE_URL`: SQLite path / `file:` / `sqlite:` URL, or `postgres://` URL. Default `./keyward.db`.
+   * - `KEYWARD_DATABASE_URL`: SQLite path / `file:` / `sqlite:` URL, or `postgres://` URL. Default (unset) `./keyward.db`; set but empty is an error.
    * - `KEYWARD_DATABASE_SCHEMA`: PostgreSQL schema. Default `keyward`.
    * - `KEYWARD_REDIS_URL`: `redis://` or `rediss://`; enables the shared cache and pub/sub bus. Default: none.
    * - `KEYWARD_REDIS_NAMESPACE`: prefix of keyward's Redis keys. Default `keyward`.
@@ -21,6 +22,14 @@ export interface KeywardFromEnvOptions extends KeywardOptions {
    * `keyward migrate` as its own step). Default `true`.
    */
   migrate?: boolean;
+  /**
+   * Whether a missing database (no SQLite file, no PostgreSQL schema) may be created
+   * on first use. Default: `true` only for the zero-config default (no
+   * `KEYWARD_DATABASE_URL`: `./keyward.db`, announced by a log line); with an
+   * explicit URL `false`, so a typo fails with "no keyward database at …; run
+   * keyward migrate" instead of starting an empty keyward.
+   */
+  create?: boolean;
 }
 
 interface Closable {
@@ -48,7 +57,7 @@ async function postgresParts(
   target: Extract<DatabaseTarget, { kind: 'postgres' }>,
   schema: string | undefined,
   withBus: boolean,
-  migration: { migrate?: boolean },
+  migration: { migrate?: boolean; create: boolean },
 ) {
   const pg = await importOptional(
     '@keyward/postgres',
@@ -62,6 +71,17 @@ async function postgresParts(
 }
 
 /**
+ * The zero-config default is for trying keyward: say which file it uses, so nobody
+ * runs a deployment on a database that appeared by accident.
+ */
+function announceZeroConfig(path: string, logger: KeywardOptions['logger']): void {
+  const created = existsSync(path) ? 'using' : 'creating';
+  const message = `keyward: KEYWARD_DATABASE_URL is not set; ${created} the zero-config SQLite database ${path} (for a deployment, set KEYWARD_DATABASE_URL and run keyward migrate)`;
+  if (logger) logger.warn({ path, zeroConfig: true }, message);
+  else process.stderr.write(`${message}\n`);
+}
+
+/**
  * Builds a keyward from the environment: the store from `KEYWARD_DATABASE_URL`
  * (SQLite by default, PostgreSQL for a `postgres://` URL), a Redis shared cache and
  * pub/sub bus when `KEYWARD_REDIS_URL` is set (else the store's own change feed as
@@ -70,9 +90,10 @@ async function postgresParts(
  * Nothing connects here: stores and clients connect on first use.
  */
 export async function createKeywardFromEnv(options: KeywardFromEnvOptions = {}): Promise<Keyward> {
-  const { env = process.env, migrate, ...overrides } = options;
-  const migration = migrate === undefined ? {} : { migrate };
+  const { env = process.env, migrate, create, ...overrides } = options;
   const target = parseDatabaseUrl(env.KEYWARD_DATABASE_URL);
+  const zeroConfig = env.KEYWARD_DATABASE_URL === undefined;
+  const migration = { ...(migrate === undefined ? {} : { migrate }), create: create ?? zeroConfig };
   const redisUrl = parseRedisUrl(env.KEYWARD_REDIS_URL);
   const namespace = nonEmpty(env.KEYWARD_REDIS_NAMESPACE);
   const schema = nonEmpty(env.KEYWARD_DATABASE_SCHEMA);
@@ -96,6 +117,7 @@ export async function createKeywardFromEnv(options: KeywardFromEnvOptions = {}):
         store = own(parts.store);
         if (parts.bus !== undefined) bus = own(parts.bus);
       } else {
+        if (zeroConfig && migration.create) announceZeroConfig(target.path, overrides.logger);
         const sqlite = own(new SqliteStore({ path: target.path, ...migration, ...logger }));
         store = sqlite;
         if (bus === undefined && !sqlite.memory) bus = own(new SqliteChangeFeed({ store: sqlite }));

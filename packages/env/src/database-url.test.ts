@@ -5,11 +5,16 @@ import { importOptional } from './optional-import.js';
 describe('parseDatabaseUrl', () => {
   it('defaults to ./keyward.db and reads SQLite spellings', () => {
     expect(parseDatabaseUrl(undefined)).toEqual({ kind: 'sqlite', path: './keyward.db' });
-    expect(parseDatabaseUrl('')).toEqual({ kind: 'sqlite', path: './keyward.db' });
     expect(parseDatabaseUrl('/var/lib/keys.db')).toEqual({ kind: 'sqlite', path: '/var/lib/keys.db' });
     expect(parseDatabaseUrl('file:///srv/keys.db')).toEqual({ kind: 'sqlite', path: 'file:///srv/keys.db' });
     expect(parseDatabaseUrl('sqlite:./keys.db')).toEqual({ kind: 'sqlite', path: 'sqlite:./keys.db' });
     expect(parseDatabaseUrl(':memory:')).toEqual({ kind: 'sqlite', path: ':memory:' });
+  });
+
+  it('refuses a variable that is set but empty (no silent fall-back to ./keyward.db)', () => {
+    for (const empty of ['', '  ']) {
+      expect(() => parseDatabaseUrl(empty)).toThrow(/@keyward\/env: KEYWARD_DATABASE_URL is set but empty; unset it for the zero-config/);
+    }
   });
 
   it('reads postgres:// and postgresql:// URLs', () => {

@@ -10,11 +10,15 @@ export const DEFAULT_DATABASE = './keyward.db';
 /**
  * Reads `KEYWARD_DATABASE_URL`: a `postgres://`/`postgresql://` URL means
  * PostgreSQL; a plain path, `:memory:`, or a `file:`/`sqlite:` URL means SQLite;
- * unset or empty means `./keyward.db`. Any other `scheme://` is refused, and no
- * error message ever shows a password.
+ * unset means `./keyward.db` (the zero-config default). Set but empty is refused: a
+ * deploy whose variable came out empty must not fall back to a local file. Any other
+ * `scheme://` is refused, and no error message ever shows a password.
  */
 export function parseDatabaseUrl(value: string | undefined, name = 'KEYWARD_DATABASE_URL'): DatabaseTarget {
-  if (value === undefined || value.trim() === '') return { kind: 'sqlite', path: DEFAULT_DATABASE };
+  if (value === undefined) return { kind: 'sqlite', path: DEFAULT_DATABASE };
+  if (value.trim() === '') {
+    throw invalidEnv(name, JSON.stringify(value), `is set but empty; unset it for the zero-config ${DEFAULT_DATABASE}, or name a database`);
+  }
   const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(value)?.[1]?.toLowerCase();
   if (scheme === 'postgres' || scheme === 'postgresql') {
     try {

@@ -43,6 +43,14 @@ export type PostgresStoreOptions = CommonOptions &
      * checks that the schema is at the version this code expects. Default `true`.
      */
     migrate?: boolean;
+    /**
+     * Whether the lazy set-up may create the schema when keyward never migrated it.
+     * With `false` a missing schema is refused ("no keyward database at …; run keyward
+     * migrate"), so a mistyped schema name fails instead of starting empty; an
+     * existing one is still upgraded when `migrate` is `true`. `migrate()` always
+     * creates. Default `true`.
+     */
+    create?: boolean;
   };
 
 export const DEFAULT_URL = 'postgres://127.0.0.1:5432/test';

@@ -20,6 +20,7 @@ import { checkSchema, type MigrationReport, runMigrations } from './migrate.js';
 import { type PostgresStoreOptions, resolveCommon } from './options.js';
 import { createPool } from './pool.js';
 import { likePrefix, listAuditSql, listKeysSql, listRotationsSql } from './read-queries.js';
+import { requireExistingSchema } from './require-schema.js';
 import { auditFromRow, KEY_COLUMNS, keyFromRow, ROTATION_COLUMNS, rotationFromRow } from './rows.js';
 import { type SchemaNames, schemaNames } from './sql.js';
 import { inTransaction } from './transaction.js';
@@ -47,6 +48,7 @@ export class PostgresStore implements KeyStore {
   private readonly logger: Logger;
   private readonly target: Target;
   private readonly autoMigrate: boolean;
+  private readonly mayCreate: boolean;
   private ready: Promise<void> | undefined;
   private isReady = false;
   private closing: Promise<void> | undefined;
@@ -57,6 +59,9 @@ export class PostgresStore implements KeyStore {
     const config = resolveCommon(options, 'PostgresStore');
     const migrate = (options as { migrate?: unknown }).migrate;
     if (migrate !== undefined && typeof migrate !== 'boolean') throw invalidOption('migrate', migrate, 'must be a boolean');
+    const create = (options as { create?: unknown }).create;
+    if (create !== undefined && typeof create !== 'boolean') throw invalidOption('create', create, 'must be a boolean');
+    this.mayCreate = create ?? true;
     this.schema = config.schema;
     this.names = schemaNames(config.schema);
     this.logger = config.logger;
@@ -106,8 +111,9 @@ export class PostgresStore implements KeyStore {
 
   async findKeysByFingerprint(prefix: string): Promise<KeyRecord[]> {
     const rows = await this.query('findKeysByFingerprint', {
-      text: `SELECT ${KEY_COLUMNS} FROM ${this.names.keys} WHERE fingerprint LIKE $1 ORDER BY created_at, id`,
-      values: [likePrefix(prefix)],
+      // A prefix longer than a fingerprint goes on into the hash (colliding fingerprints).
+      text: `SELECT ${KEY_COLUMNS} FROM ${this.names.keys} WHERE fingerprint LIKE $1 AND key_hash LIKE $2 ORDER BY created_at, id`,
+      values: [likePrefix(prefix.slice(0, 8)), likePrefix(prefix)],
     });
     return rows.map(keyFromRow);
   }
@@ -207,6 +213,7 @@ export class PostgresStore implements KeyStore {
   private async setup(): Promise<void> {
     await this.connectCheck();
     try {
+      if (!this.mayCreate) await requireExistingSchema(this.pool, this.names, this.target);
       if (this.autoMigrate) await runMigrations(this.pool, this.names, this.logger);
       else await checkSchema(this.pool, this.names);
     } catch (error) {

@@ -10,12 +10,14 @@ export interface DatabaseLocation {
 
 const MEMORY: DatabaseLocation = Object.freeze({ filename: ':memory:', memory: true });
 
-/** The default location: `KEYWARD_DATABASE_URL` when set, else `./keyward.db`. */
+/** The default location: `KEYWARD_DATABASE_URL` when set, else `./keyward.db`. Set but empty is an error, not the default. */
 export function defaultDatabasePath(env: NodeJS.ProcessEnv = process.env): { value: string; option: string } {
   const fromEnv = env.KEYWARD_DATABASE_URL;
-  return fromEnv !== undefined && fromEnv !== ''
-    ? { value: fromEnv, option: 'KEYWARD_DATABASE_URL' }
-    : { value: './keyward.db', option: 'path' };
+  if (fromEnv === undefined) return { value: './keyward.db', option: 'path' };
+  if (fromEnv.trim() === '') {
+    throw invalidOption('KEYWARD_DATABASE_URL', fromEnv, 'is set but empty; unset it for ./keyward.db, or name a database');
+  }
+  return { value: fromEnv, option: 'KEYWARD_DATABASE_URL' };
 }
 
 const NO_QUERY = 'must not carry URL query parameters or a fragment (open options are set by @keyward/sqlite)';

@@ -16,6 +16,14 @@ interface CommonOptions {
    */
   migrate?: boolean;
   /**
+   * Whether the first use may create the database when it is missing (no file, or a
+   * file keyward never migrated). With `false` it is refused ("no keyward database
+   * at …; run keyward migrate"), so a mistyped path fails instead of starting empty;
+   * an existing database is still upgraded when `migrate` is `true`. `migrate()`
+   * always creates. Default `true`.
+   */
+  create?: boolean;
+  /**
    * How long (ms) a write waits for another process's write lock before failing
    * with `KEYWARD_UNAVAILABLE` (`PRAGMA busy_timeout`). Default `5000`.
    */
@@ -53,6 +61,7 @@ export interface SqliteStoreConfig {
   readonly database: SqliteDatabase | undefined;
   readonly logger: Logger | undefined;
   readonly migrate: boolean;
+  readonly create: boolean;
   /** `undefined` for a caller's connection without an explicit `busyTimeout`: left as configured. */
   readonly busyTimeout: number | undefined;
 }
@@ -81,7 +90,8 @@ export function checkLogger(logger: unknown): Logger | undefined {
 export function resolveStoreOptions(options: SqliteStoreOptions | string = {}, env: NodeJS.ProcessEnv = process.env): SqliteStoreConfig {
   const opts: SqliteStoreOptions = typeof options === 'string' ? { path: options } : options;
   if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw invalidOption('options', opts, 'must be an object');
-  const { path, database, migrate, busyTimeout } = opts;
+  const { path, database, migrate, busyTimeout, create } = opts;
+  if (create !== undefined && typeof create !== 'boolean') throw invalidOption('create', create, 'must be a boolean');
   const logger = checkLogger(opts.logger);
   if (migrate !== undefined && typeof migrate !== 'boolean') throw invalidOption('migrate', migrate, 'must be a boolean');
   if (
@@ -97,9 +107,9 @@ export function resolveStoreOptions(options: SqliteStoreOptions | string = {}, e
     const location: DatabaseLocation = database.memory
       ? { filename: ':memory:', memory: true }
       : { filename: database.name, memory: false };
-    return { location, database, logger, migrate: migrate ?? true, busyTimeout };
+    return { location, database, logger, migrate: migrate ?? true, create: create ?? true, busyTimeout };
   }
   const source = path === undefined ? defaultDatabasePath(env) : { value: path, option: 'path' };
   const location = resolveDatabasePath(source.value, source.option);
-  return { location, database: undefined, logger, migrate: migrate ?? true, busyTimeout: busyTimeout ?? 5000 };
+  return { location, database: undefined, logger, migrate: migrate ?? true, create: create ?? true, busyTimeout: busyTimeout ?? 5000 };
 }

@@ -38,12 +38,15 @@ export function findKeyBy(sql: StatementCache, column: 'key_hash' | 'id', value:
 
 export function findKeysByFingerprint(sql: StatementCache, prefix: string): KeyRecord[] {
   // The range lets the fingerprint index narrow the scan; substr() makes the match exact.
+  // A prefix longer than a fingerprint goes on into the hash (colliding fingerprints).
+  const fingerprint = prefix.slice(0, 8);
   const rows = sql
     .get(
-      `SELECT ${KEY_COLUMNS} FROM keys WHERE fingerprint >= @prefix AND fingerprint < @upper ` +
-        'AND substr(fingerprint, 1, length(@prefix)) = @prefix ORDER BY created_at, id',
+      `SELECT ${KEY_COLUMNS} FROM keys WHERE fingerprint >= @fingerprint AND fingerprint < @upper ` +
+        'AND substr(fingerprint, 1, length(@fingerprint)) = @fingerprint ' +
+        'AND (length(@prefix) <= 8 OR substr(key_hash, 1, length(@prefix)) = @prefix) ORDER BY created_at, id',
     )
-    .all({ prefix, upper: `${prefix}\u{10FFFF}` }) as KeyRow[];
+    .all({ prefix, fingerprint, upper: `${fingerprint}\u{10FFFF}` }) as KeyRow[];
   return rows.map(keyFromRow);
 }
 

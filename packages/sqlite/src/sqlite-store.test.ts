@@ -51,7 +51,9 @@ describe('options', () => {
     expect(resolveStoreOptions({}, {}).location.filename).toBe('./keyward.db');
     expect(resolveStoreOptions({}, { KEYWARD_DATABASE_URL: 'sqlite:///srv/k.db' }).location.filename).toBe('/srv/k.db');
     expect(resolveStoreOptions({ path: 'x.db' }, { KEYWARD_DATABASE_URL: 'sqlite:///srv/k.db' }).location.filename).toBe('x.db');
-    expect(resolveStoreOptions({}, {})).toMatchObject({ migrate: true, busyTimeout: 5000 });
+    expect(resolveStoreOptions({}, {})).toMatchObject({ migrate: true, create: true, busyTimeout: 5000 });
+    expect(() => resolveStoreOptions({}, { KEYWARD_DATABASE_URL: '' })).toThrow(/KEYWARD_DATABASE_URL" is set but empty/);
+    expect(() => resolveStoreOptions({ create: 'no' as never }, {})).toThrow(/option "create" must be a boolean/);
   });
 
   it('refuses a non-SQLite URL without echoing its password', () => {

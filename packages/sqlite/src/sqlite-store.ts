@@ -19,6 +19,7 @@ import { checkSchema, type MigrateResult, migrateDatabase } from './migrate.js';
 import { configureDatabase, databaseLabel, openDatabase, openFailure } from './open-database.js';
 import { resolveStoreOptions, type SqliteDatabase, type SqliteStoreConfig, type SqliteStoreOptions } from './options.js';
 import * as q from './queries.js';
+import { requireDatabaseFile, requireKeywardSchema } from './require-database.js';
 import { StatementCache } from './statement-cache.js';
 import { applyBatch } from './write-batch.js';
 
@@ -166,10 +167,12 @@ export class SqliteStore implements KeyStore {
 
   /** The connection with its schema checked (or migrated). A failed check is retried by the next call. */
   private async connect(): Promise<Connection> {
+    if (this.connection === undefined && !this.config.create) requireDatabaseFile(this.config.location);
     const connection = this.connection ?? (await this.openOnce());
     if (this.closed) throw this.closedError();
     if (!this.schemaReady) {
       try {
+        if (!this.config.create) requireKeywardSchema(connection.sql.db, this.config.location.filename);
         if (this.config.migrate) migrateDatabase(connection.sql.db, this.config.location.filename, this.logger);
         else checkSchema(connection.sql.db, this.config.location.filename);
       } catch (error) {

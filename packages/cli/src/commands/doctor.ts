@@ -3,12 +3,7 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { describeValue } from '../describe.js';
 import { describeError, OperationError } from '../errors.js';
-
-interface Check {
-  name: string;
-  ok: boolean;
-  detail: string;
-}
+import { type Check, databaseChecks } from './doctor-database.js';
 
 /** Largest clock difference we accept between this host and a server before warning. */
 const MAX_SKEW_MS = 2000;
@@ -23,19 +18,7 @@ export function registerDoctor(program: Command, run: CommandContext['run']): vo
           const checks: Check[] = [];
           const target = parseDatabaseUrl(connection.env.KEYWARD_DATABASE_URL);
           const where = target.kind === 'sqlite' ? `SQLite ${target.path}` : `PostgreSQL ${describeValue(target.connectionString)}`;
-          try {
-            await keyward.store.listKeys({ limit: 1 });
-            checks.push({ name: 'database', ok: true, detail: `${where} answers` });
-            checks.push({ name: 'schema', ok: true, detail: 'at the version this keyward expects' });
-          } catch (error) {
-            const message = describeError(error);
-            const schema = /schema|migrat/i.test(message);
-            checks.push({
-              name: schema ? 'schema' : 'database',
-              ok: false,
-              detail: schema ? `${message}. Run: keyward migrate` : `${where}: ${message}`,
-            });
-          }
+          checks.push(...(await databaseChecks(keyward, where)));
           if (target.kind === 'postgres') checks.push(await postgresClock(target.connectionString));
           const redisUrl = parseRedisUrl(connection.env.KEYWARD_REDIS_URL);
           if (redisUrl === undefined)
@@ -93,7 +76,12 @@ async function redisChecks(url: string): Promise<Check[]> {
     connectTimeout: 3000,
     retryStrategy: () => null,
   });
-  client.on('error', () => {});
+  // ioredis rejects connect() with "Connection is closed." once it gives up; the
+  // reason (refused, timed out, auth, TLS) arrives on 'error' first: keep it.
+  let lastError: unknown;
+  client.on('error', (error: unknown) => {
+    lastError = error;
+  });
   try {
     await client.connect();
     const started = performance.now();
@@ -108,10 +96,17 @@ async function redisChecks(url: string): Promise<Check[]> {
       {
         name: 'redis',
         ok: false,
-        detail: `${describeValue(url)}: ${describeError(error)} (keys not already cached would be answered from the store)`,
+        detail: `${describeValue(url)} failed: ${redisCause(lastError ?? error)} (keys not already cached would be answered from the store)`,
       },
     ];
   } finally {
     client.disconnect();
   }
+}
+
+/** A Redis failure in words: the driver's message, with its code when the message lacks it. */
+function redisCause(error: unknown): string {
+  const message = describeError(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
 }

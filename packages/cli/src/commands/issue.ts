@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
-import { when } from '../output.js';
-import { parseScopes, parseTtl } from '../parse.js';
+import { iso, when } from '../output.js';
+import { parseActor, parseScopes, parseTtl } from '../parse.js';
 
 export function registerIssue(program: Command, run: CommandContext['run']): void {
   program
@@ -9,11 +9,11 @@ export function registerIssue(program: Command, run: CommandContext['run']): voi
     .description('issue a new key for a client; prints the key (shown once)')
     .argument('<client>', 'client id')
     .option('--scopes <list>', 'comma-separated scopes, e.g. orders:read,orders:write')
-    .option('--ttl <duration>', 'lifetime, e.g. 30d; "never" for no expiry (default: 30d)')
-    .option('--actor <name>', 'who is issuing (audit trail)')
+    .option('--ttl <duration>', 'lifetime, e.g. 30d (at most 36500d); "never" for no expiry (default: 30d)')
+    .option('--actor <name>', 'who is issuing (audit trail; default cli:$USER)')
     .action((client: string, flags: { scopes?: string; ttl?: string; actor?: string }) =>
       run(async ({ keyward, out }) => {
-        const options = { scopes: parseScopes(flags.scopes), ttl: parseTtl(flags.ttl), actor: flags.actor ?? defaultActor() };
+        const options = { scopes: parseScopes(flags.scopes), ttl: parseTtl(flags.ttl), actor: parseActor(flags.actor) };
         const issued = await keyward.issue(client, options);
         if (out.json) {
           out.data({
@@ -27,17 +27,9 @@ export function registerIssue(program: Command, run: CommandContext['run']): voi
         } else {
           out.result(issued.key);
           out.info(
-            `issued key ${issued.fingerprint} for ${issued.clientId}, expires ${when(issued.expiresAt)}. The key is shown once: store it now.`,
+            `issued key ${issued.fingerprint} for ${issued.clientId}, expires ${when(issued.expiresAt, 'never')}. The key is shown once: store it now.`,
           );
         }
       }),
     );
-}
-
-export function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
-}
-
-export function defaultActor(): string {
-  return `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
 }

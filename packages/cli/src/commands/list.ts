@@ -1,17 +1,31 @@
-import type { KeyRecord } from '@keyward/core';
+import { isValidTime, type KeyView } from '@keyward/core';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
-import { when } from '../output.js';
-import { iso } from './issue.js';
+import { OperationError } from '../errors.js';
+import { iso, when } from '../output.js';
+
+const TIMES = ['createdAt', 'expiresAt', 'graceUntil', 'lastUsedAt', 'revokedAt', 'statusChangedAt'] as const;
+
+/** Times a row holds that no date can (written before durations were capped, or by hand): reported, never a crash. */
+export function badTimes(key: KeyView): string[] {
+  return TIMES.filter((field) => key[field] !== null && !isValidTime(key[field])).map((field) => `${field} ${key[field]}`);
+}
 
 export function registerList(program: Command, run: CommandContext['run']): void {
   program
     .command('list')
-    .description('list keys (fingerprints and dates, never a key)')
-    .argument('[client]', "only this client's keys")
+    .description('list keys with their effective status (fingerprints and dates, never a key)')
+    .argument('[client]', "only this client's keys (exit 1 when it has none)")
     .action((client: string | undefined) =>
       run(async ({ keyward, out }) => {
-        const keys = await keyward.store.listKeys(client === undefined ? {} : { clientId: client });
+        const keys = await keyward.listKeys(client);
+        if (client !== undefined && keys.length === 0) throw new OperationError(`client ${client} has no keys`);
+        for (const key of keys) {
+          const bad = badTimes(key);
+          if (bad.length > 0)
+            out.info(`warning: key ${key.fingerprint} of ${key.clientId} holds a time no date can: ${bad.join(', ')} (see keyward doctor)`);
+        }
+        const stale = keys.filter((k) => k.status !== k.storedStatus);
         if (out.json) {
           out.data(keys.map(toJson));
           return;
@@ -20,24 +34,27 @@ export function registerList(program: Command, run: CommandContext['run']): void
           keys.map((k) => ({
             fingerprint: k.fingerprint,
             client: k.clientId,
-            status: k.status,
+            status: k.status === k.storedStatus ? k.status : `${k.status}*`,
             created: when(k.createdAt),
-            expires: when(k.expiresAt),
+            expires: when(k.expiresAt, 'never'),
             'grace until': when(k.graceUntil),
             'last used': when(k.lastUsedAt),
           })),
           ['fingerprint', 'client', 'status', 'created', 'expires', 'grace until', 'last used'],
         );
+        if (stale.length > 0)
+          out.info('* effective status, decided by the clock as the API decides it; the stored status catches up at the next keyward tick');
       }),
     );
 }
 
-function toJson(k: KeyRecord) {
+function toJson(k: KeyView) {
   return {
     fingerprint: k.fingerprint,
     clientId: k.clientId,
     keyId: k.id,
     status: k.status,
+    storedStatus: k.storedStatus,
     scopes: k.scopes,
     createdAt: iso(k.createdAt),
     expiresAt: iso(k.expiresAt),

@@ -1,21 +1,41 @@
+import { ErrorCodes, isKeywardError, type KeyRecord } from '@keyward/core';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
-import { UsageError } from '../errors.js';
-import { defaultActor } from './issue.js';
+import { parseActor, parseReason } from '../parse.js';
 
 export function registerRevoke(program: Command, run: CommandContext['run']): void {
   program
     .command('revoke')
-    .description('revoke a key at once, by its fingerprint (or a unique prefix of it)')
-    .argument('<fingerprint>', "the key's fingerprint, as `keyward list` shows it")
+    .description('revoke a key at once, by its fingerprint (or a unique prefix of it), a longer prefix of its hash, or its key id')
+    .argument('<key>', "the key's fingerprint as `keyward list` shows it, a longer hash prefix, or its key id")
     .requiredOption('--reason <text>', 'why (required: it goes to the audit trail)')
-    .option('--actor <name>', 'who is revoking (audit trail)')
-    .action((fingerprint: string, flags: { reason: string; actor?: string }) =>
+    .option('--client <id>', 'only keys of this client (when fingerprints collide)')
+    .option('--actor <name>', 'who is revoking (audit trail; default cli:$USER)')
+    .action((reference: string, flags: { reason: string; client?: string; actor?: string }) =>
       run(async ({ keyward, out, resolveKey }) => {
-        if (flags.reason.trim() === '') throw new UsageError('--reason must not be empty');
-        const key = await resolveKey(fingerprint);
-        const revoked = await keyward.revoke(key.id, { reason: flags.reason, actor: flags.actor ?? defaultActor() });
-        if (out.json) out.data({ fingerprint: revoked.fingerprint, clientId: revoked.clientId, keyId: revoked.id, status: revoked.status });
+        const reason = parseReason(flags.reason, true) as string;
+        const actor = parseActor(flags.actor);
+        const key = await resolveKey(reference, flags.client);
+        let revoked: KeyRecord = key;
+        let already = key.status === 'revoked';
+        if (!already) {
+          try {
+            revoked = await keyward.revoke(key.id, { reason, actor });
+          } catch (error) {
+            // Revoked by someone else meanwhile: the wanted state is reached, as for a second revoke.
+            const current = await keyward.store.findKeyById(key.id);
+            const raced = isKeywardError(error, ErrorCodes.ILLEGAL_TRANSITION) || isKeywardError(error, ErrorCodes.CONFLICT);
+            if (!raced || current?.status !== 'revoked') throw error;
+            revoked = current;
+            already = true;
+          }
+        }
+        const json = { fingerprint: revoked.fingerprint, clientId: revoked.clientId, keyId: revoked.id, status: revoked.status };
+        if (out.json) out.data({ ...json, alreadyRevoked: already });
+        else if (already)
+          out.info(
+            `key ${revoked.fingerprint} of ${revoked.clientId} is already revoked (${revoked.revokedReason ?? 'no reason given'}); nothing to do`,
+          );
         else out.info(`revoked key ${revoked.fingerprint} of ${revoked.clientId} (was ${key.status})`);
       }),
     );

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { OperationError } from '../errors.js';
-import { createScheduler, describePass, type SchedulerFlags } from '../scheduler-setup.js';
+import { createProblemLog } from '../pass-problems.js';
+import { createScheduler, describePassWithProblems, type SchedulerFlags } from '../scheduler-setup.js';
 
 function schedulerOptions(command: Command): Command {
   return command
@@ -15,7 +16,8 @@ export function registerTick(program: Command, run: CommandContext['run']): void
     .description('run one scheduler pass: rotate due keys, finalize, purge, flag orphans')
     .action((flags: SchedulerFlags) =>
       run(async ({ keyward, connection, out }) => {
-        const { scheduler, close } = await createScheduler(keyward, flags, connection.env);
+        const problems = createProblemLog();
+        const { scheduler, close } = await createScheduler(keyward, flags, connection.env, problems.logger);
         try {
           const now = keyward.config.clock.now();
           const due = await keyward.store.listKeys({ status: ['active'], expiresBefore: now + scheduler.config.rotateBeforeMs });
@@ -23,10 +25,11 @@ export function registerTick(program: Command, run: CommandContext['run']): void
           let done = 0;
           scheduler.on('delivered', () => step(++done));
           const report = await scheduler.tick();
-          if (out.json) out.data(report);
-          else out.info(describePass(report));
-          if (!report.ok) throw new OperationError('the pass did not complete every step (see the log above)');
-          if (report.failed > 0) throw new OperationError(`${report.failed} operation(s) failed in this pass`);
+          const found = problems.take();
+          if (out.json) out.data({ ...report, problems: found.map((p) => p.line) });
+          else out.info(describePassWithProblems(report, found));
+          if (!report.ok) throw new OperationError('the pass did not complete every step (the failed steps are listed above)');
+          if (report.failed > 0) throw new OperationError(`${report.failed} operation(s) failed in this pass (listed above)`);
         } finally {
           await close();
         }
@@ -41,10 +44,14 @@ export function registerScheduler(program: Command, run: CommandContext['run'], 
     .option('--run-now', 'run one pass at once, before the first scheduled one')
     .action((flags: SchedulerFlags & { runNow?: boolean }) =>
       run(async ({ keyward, connection, out }) => {
-        const { scheduler, close } = await createScheduler(keyward, flags, connection.env);
+        // Fail fast: a missing or unreachable database stops here, not in every pass forever.
+        await keyward.store.listKeys({ limit: 1 });
+        const problems = createProblemLog();
+        const { scheduler, close } = await createScheduler(keyward, flags, connection.env, problems.logger);
         scheduler.on('pass', (report) => {
-          if (out.json) out.data(report);
-          else out.info(`${new Date().toISOString()} ${describePass(report)}`);
+          const found = problems.take();
+          if (out.json) out.data({ ...report, problems: found.map((p) => p.line) });
+          else out.info(`${new Date().toISOString()} ${describePassWithProblems(report, found)}`);
         });
         try {
           scheduler.start();
