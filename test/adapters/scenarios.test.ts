@@ -8,6 +8,7 @@ import { SqliteStore } from '@keyward/sqlite';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuiltApp, FRAMEWORKS } from './frameworks.js';
+import { realSocketClient } from './real-socket.js';
 
 const HOUR = 3_600_000;
 const dir = mkdtempSync(join(tmpdir(), 'keyward-adapters-'));
@@ -80,6 +81,74 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
     }
     // the same key in both headers is fine
     expect((await get('/orders', { Authorization: `Bearer ${a.key}`, 'X-API-Key': a.key })).status).toBe(200);
+  });
+
+  it('duplicate headers over a real socket: two Authorization keys, or Authorization + X-API-Key with different keys: 400', async () => {
+    const a = await issue();
+    const b = await issue();
+    const client = await realSocketClient(app);
+    try {
+      // A good request first: the connection now remembers a's key, and its fast path must not answer what follows.
+      const first = await client.send('GET', '/orders', { 'X-Forwarded-For': nextIp(), Authorization: `Bearer ${a.key}` });
+      expect(first.status).toBe(200);
+      for (const headers of [
+        { Authorization: [`Bearer ${a.key}`, `Bearer ${b.key}`] },
+        { Authorization: [`Bearer ${a.key}`, 'Basic dXNlcjpwYXNz'] },
+        { Authorization: [`Bearer ${a.key}`, `Bearer ${a.key}`, `Bearer ${b.key}`] },
+        { Authorization: `Bearer ${a.key}`, 'X-API-Key': b.key },
+        { Authorization: `Bearer ${a.key}`, 'X-API-Key': [a.key, b.key] },
+        { 'X-API-Key': [a.key, b.key] },
+      ]) {
+        const res = await client.send('GET', '/orders', { 'X-Forwarded-For': nextIp(), ...headers });
+        expect(res.status, JSON.stringify(headers)).toBe(400);
+        expect(res.body.error).toBe('invalid_request');
+        expect(res.headers['www-authenticate']).toBe('Bearer realm="api", error="invalid_request"');
+        expect(res.localPort).toBe(first.localPort); // the same keep-alive connection
+      }
+      // the same key twice is one key
+      const twice = await client.send('GET', '/orders', {
+        'X-Forwarded-For': nextIp(),
+        Authorization: [`Bearer ${a.key}`, `Bearer ${a.key}`],
+      });
+      expect(twice.status).toBe(200);
+      expect(twice.body).toEqual({ clientId: a.clientId, fingerprint: a.fingerprint });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('two Idempotency-Key headers a and b over a real socket: 400, and no rotation starts', async () => {
+    const issued = await issue();
+    const client = await realSocketClient(app);
+    try {
+      const res = await client.send('POST', '/api-keys/rotate', {
+        'X-Forwarded-For': nextIp(),
+        Authorization: `Bearer ${issued.key}`,
+        'Idempotency-Key': ['a', 'b'],
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toBe('invalid_request');
+      expect(await keyward.listKeys(issued.clientId)).toHaveLength(1);
+      const one = await client.send('POST', '/api-keys/rotate', {
+        'X-Forwarded-For': nextIp(),
+        Authorization: `Bearer ${issued.key}`,
+        'Idempotency-Key': 'a, b',
+      });
+      expect(one.status).toBe(201); // one header whose token has a comma is one token
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a handler pushing into req.apiKey.scopes grants nothing: the key is frozen for this and later requests', async () => {
+    const reader = await issue(['orders:read']);
+    for (let i = 0; i < 2; i++) {
+      const res = await get('/tamper', { 'X-API-Key': reader.key });
+      expect(res.status).toBe(200);
+      expect(res.body.granted).toBe(false);
+    }
+    const admin = await get('/admin', { 'X-API-Key': reader.key });
+    expect(admin.status).toBe(403);
   });
 
   it('unknown key or bad checksum: 401 api_key_invalid with error="invalid_token"', async () => {

@@ -6,6 +6,7 @@ import { generateKey } from './key-format.js';
 import { fingerprintOf, hashKey } from './key-hash.js';
 import type { KeyStore } from './key-store.js';
 import type { AuditEntry, KeyRecord, RotationRecord } from './types.js';
+import { immutableResultContract } from './verify/immutable-result-contract.js';
 
 export interface ContractSubject {
   store: KeyStore;
@@ -101,6 +102,8 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
       await subject.store.close();
       await subject.cleanup?.();
     });
+
+    immutableResultContract(() => store);
 
     describe('lookups', () => {
       it('finds a key by hash, id and fingerprint prefix, with every field intact', async () => {

@@ -5,6 +5,7 @@ import type { ApiKeyHttpError } from './api-key-http-error.js';
 import type { AttemptLimiter } from './attempt-limiter.js';
 import { extractKey, type HttpRequestLike } from './extract-key.js';
 import type { HttpAuthConfig } from './http-options.js';
+import { isRepeated } from './raw-headers.js';
 import type { ResponseConfig } from './responses.js';
 import {
   hasScopes,
@@ -102,7 +103,7 @@ function afterLimiter(keyward: Keyward, request: HttpRequestLike, config: HttpAu
 
 /**
  * The common request, answered with the least work: `Authorization: Bearer <key>`,
- * no key header, and a key this connection presented last and had verified (the
+ * one Authorization header, no key header, and a key this connection presented last and had verified (the
  * verifier's per-connection memo, compared in constant time). Such a token passed
  * `extractKey`'s syntax checks when it was first presented, so they are skipped;
  * anything else is `undefined` and takes the full path (which decides the same for
@@ -117,6 +118,8 @@ function repeatedBearer(keyward: Keyward, request: HttpRequestLike, config: Http
   if (typeof authorization !== 'string' || authorization.length > extraction.maxLength || !authorization.startsWith('Bearer '))
     return undefined;
   if (extraction.header !== undefined && headers[extraction.header] !== undefined) return undefined;
+  // A second Authorization header (which Node drops from `headers`) may carry another key: the full path decides.
+  if (isRepeated(request.rawHeaders, 'authorization')) return undefined;
   return keyward.verifyRepeat(authorization, 7, request, connection);
 }
 

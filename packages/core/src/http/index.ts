@@ -12,7 +12,7 @@ export {
 } from './extract-key.js';
 export { type HttpErrorCode, HttpErrorCodes } from './http-error-codes.js';
 export { type HttpAuthConfig, type HttpAuthOptions, type HttpDefaults, resolveHttpOptions } from './http-options.js';
-export { NodeRequestView, type NodeStyleRequest, pathWithoutQuery } from './node-request-view.js';
+export { NodeRequestView, type NodeStyleRequest, pathWithoutQuery, rawHeadersOf } from './node-request-view.js';
 export { setRequestKey } from './request-key.js';
 export {
   DEFAULT_RESPONSE_CONFIG,
