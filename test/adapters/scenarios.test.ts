@@ -184,16 +184,32 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
 
   it('grace: the old key passes with Sunset (grace end) and Deprecation; inactive after grace, with a key.rejected event', async () => {
     const issued = await issue();
+    const startedAt = clock.now();
     const rotation = await keyward.rotate(issued.clientId);
     const old = await get('/orders', { 'X-API-Key': issued.key });
     expect(old.status).toBe(200);
     expect(old.headers.sunset).toBe(new Date(rotation.graceUntil).toUTCString());
-    expect(old.headers.deprecation).toMatch(/^@\d+$/);
+    // RFC 9745: when the deprecation took effect (the rotation's start), the same on every response
+    expect(old.headers.deprecation).toBe(`@${Math.floor(startedAt / 1000)}`);
+    clock.advance(HOUR);
+    const later = await get('/orders', { 'X-API-Key': issued.key });
+    expect(later.headers.deprecation).toBe(`@${Math.floor(startedAt / 1000)}`);
+    const cold = createKeyward({ store, clock }); // read from the store, not this process's LRU
+    const coldApp = await framework.build(cold);
+    try {
+      const fromStore = await request(coldApp.target as never)
+        .get('/orders')
+        .set('X-API-Key', issued.key);
+      expect(fromStore.headers.deprecation).toBe(`@${Math.floor(startedAt / 1000)}`);
+    } finally {
+      await coldApp.close();
+      await cold.close();
+    }
+    clock.advance(47 * HOUR);
     const fresh = await get('/orders', { 'X-API-Key': rotation.key as string });
     expect(fresh.status).toBe(200);
     expect(fresh.headers.sunset).toBeUndefined();
 
-    clock.advance(48 * HOUR);
     const ip = nextIp();
     const res = await get('/orders', { 'X-API-Key': issued.key }, ip);
     expect(res.status).toBe(401);
@@ -275,6 +291,7 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
       replayed: false,
     });
     expect(res.headers.sunset).toBe(new Date(clock.now() + 48 * HOUR).toUTCString());
+    expect(res.headers.deprecation).toBe(`@${Math.floor(clock.now() / 1000)}`);
     const fresh = await get('/orders', { 'X-API-Key': res.body.key });
     expect(fresh.body).toEqual({ clientId: issued.clientId, fingerprint: res.body.fingerprint });
     expect((await get('/orders', { 'X-API-Key': issued.key })).headers.sunset).toBeDefined();
@@ -283,10 +300,13 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
 
   it('idempotent retry: the same Idempotency-Key gets the same rotation (200, no key); a new request gets 409', async () => {
     const issued = await issue();
+    const startedAt = clock.now();
     const first = await rotate(issued.key, 'retry-me-1');
     expect(first.status).toBe(201);
+    clock.advance(HOUR);
     const retry = await rotate(issued.key, 'retry-me-1');
     expect(retry.status).toBe(200);
+    expect(retry.headers.deprecation).toBe(`@${Math.floor(startedAt / 1000)}`); // the rotation's start, not now
     expect(retry.headers['idempotent-replayed']).toBe('true');
     expect(retry.body).toMatchObject({ rotationId: first.body.rotationId, fingerprint: first.body.fingerprint, replayed: true });
     expect(retry.body).not.toHaveProperty('key');

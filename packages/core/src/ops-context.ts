@@ -3,7 +3,7 @@ import type { KeyHasher } from './key-hash.js';
 import type { VersionedUpdate } from './key-store.js';
 import { errorFields } from './logger.js';
 import type { KeywardConfig } from './options.js';
-import { type AuditEntry, type KeyPatch, type KeyRecord, type RotationRecord, toLiveKey } from './types.js';
+import { type AuditEntry, type KeyPatch, type KeyRecord, type LiveKey, type RotationRecord, toLiveKey } from './types.js';
 import type { Verifier } from './verifier.js';
 
 /** What every lifecycle operation needs: config, hasher, events and change propagation. */
@@ -48,17 +48,37 @@ export function auditFor(
 }
 
 /**
+ * The cache form of a record: a key in grace carries its rotation's start
+ * (`deprecatedAt`), taken from `rotations` when the caller has the row at hand,
+ * else read from the store (a rare write path: revoke or finalize of a key in grace).
+ */
+export async function liveKeyOf(ctx: OpsContext, record: KeyRecord, rotations: readonly RotationRecord[] = []): Promise<LiveKey> {
+  if (record.graceUntil === null || record.rotationId === null) return toLiveKey(record);
+  const rotation = rotations.find((r) => r.id === record.rotationId) ?? (await ctx.config.store.findRotation(record.rotationId));
+  return toLiveKey(record, rotation?.createdAt ?? null);
+}
+
+/**
  * After the store committed: drop the keys from this process's LRU, write them
  * through to the shared cache (a tombstone for a retired key, never a delete), and
  * tell other processes. The store is the truth, so a failure here is logged, not
  * thrown: cache entries are bounded by their TTL and the LRU by its max age.
+ * `rotations`: rows just written, for the start time of keys in grace.
  */
-export async function propagate(ctx: OpsContext, changed: readonly KeyRecord[], deleted: readonly KeyRecord[] = []): Promise<void> {
+export async function propagate(
+  ctx: OpsContext,
+  changed: readonly KeyRecord[],
+  deleted: readonly KeyRecord[] = [],
+  rotations: readonly RotationRecord[] = [],
+): Promise<void> {
   const { cache, bus, logger } = ctx.config;
   for (const record of [...changed, ...deleted]) ctx.verifier.invalidate(record.keyHash);
   const work: Promise<unknown>[] = [];
   for (const record of changed) {
-    if (cache) work.push(cache.write(toLiveKey(record)).catch((e: unknown) => warn(e, record, 'shared cache write')));
+    if (cache) {
+      const written = liveKeyOf(ctx, record, rotations).then((key) => cache.write(key));
+      work.push(written.catch((e: unknown) => warn(e, record, 'shared cache write')));
+    }
   }
   for (const record of [...changed, ...deleted]) {
     if (bus) work.push(bus.publish(record.keyHash).catch((e: unknown) => warn(e, record, 'invalidation publish')));

@@ -8,7 +8,7 @@ import { fingerprintOf } from './key-hash.js';
 import type { KeyStore } from './key-store.js';
 import { refusalAt } from './lifecycle.js';
 import { errorFields, type Logger } from './logger.js';
-import { type LiveKey, toLiveKey } from './types.js';
+import { type KeyRecord, type LiveKey, toLiveKey } from './types.js';
 import type { UsageRecorder } from './usage-recorder.js';
 import {
   type InvalidKey,
@@ -350,7 +350,7 @@ export class Verifier {
       if (this.mayFill(keyHash, startEpoch)) this.negative.set(keyHash, this.config.clock.now() + this.config.negativeTtl);
       return null;
     }
-    const key = toLiveKey(record);
+    const key = await this.liveKey(record);
     this.remember(keyHash, key, startEpoch);
     if (cache !== undefined && !cacheFailed) {
       cache.fill(key).catch((error: unknown) => {
@@ -358,6 +358,23 @@ export class Verifier {
       });
     }
     return key;
+  }
+
+  /**
+   * The record as cached. A key in grace also carries when its rotation started (the
+   * `Deprecation` time): one more read, only for such keys and only on a miss. A
+   * failed read rejects like a failed key lookup (unavailable, never a guess).
+   */
+  private async liveKey(record: KeyRecord): Promise<LiveKey> {
+    if (record.graceUntil === null || record.rotationId === null) return toLiveKey(record);
+    const { store, logger } = this.config;
+    try {
+      const rotation = await store.findRotation(record.rotationId);
+      return toLiveKey(record, rotation?.createdAt ?? null);
+    } catch (error) {
+      logger.error({ ...errorFields(error), fingerprint: record.fingerprint }, 'keyward: rotation lookup failed; answering unavailable');
+      throw error;
+    }
   }
 
   private mayFill(keyHash: string, startEpoch: number): boolean {

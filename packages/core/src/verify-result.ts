@@ -12,6 +12,11 @@ export interface ValidKey {
   readonly expiresAt: number | null;
   /** For the old key of a rotation: when it stops working (RFC 8594 `Sunset`). Otherwise `null`. */
   readonly sunset: number | null;
+  /**
+   * For the old key of a rotation: when the rotation started, i.e. when this key was
+   * deprecated (RFC 9745 `Deprecation`). `null` for other keys, and when not known.
+   */
+  readonly deprecatedAt: number | null;
 }
 
 export interface InvalidKey {
@@ -57,6 +62,7 @@ export function validResult(key: LiveKey): ValidKey {
     status: key.status === 'pending' ? 'pending' : 'active',
     expiresAt: key.expiresAt,
     sunset,
+    deprecatedAt: sunset === null ? null : (key.deprecatedAt ?? null),
   });
 }
 

@@ -134,8 +134,7 @@ function decided(
     return result.reason === 'unavailable' ? error : counted(keyward, config, request, error);
   }
   if (config.scopes.length > 0 && !hasScopes(result, config.scopes)) return failed(insufficientScopeError(config, config.scopes));
-  // The clock is read only for a key in its grace period (the Deprecation header).
-  return { ok: true, key: result, headers: result.sunset === null ? undefined : validKeyHeaders(result, keyward.config.clock.now()) };
+  return { ok: true, key: result, headers: result.sunset === null ? undefined : validKeyHeaders(result) };
 }
 
 /** Counts a failed attempt for the request's source, then answers `outcome`. */

@@ -16,6 +16,7 @@ export { NodeRequestView, type NodeStyleRequest, pathWithoutQuery, rawHeadersOf 
 export { setRequestKey } from './request-key.js';
 export {
   DEFAULT_RESPONSE_CONFIG,
+  deprecationHeader,
   hasScopes,
   insufficientScopeError,
   invalidRequestError,

@@ -6,7 +6,7 @@ import { ApiKeyHttpError } from './api-key-http-error.js';
 import { httpDate } from './challenge.js';
 import { HttpErrorCodes as C } from './http-error-codes.js';
 import { repeatedValues } from './raw-headers.js';
-import { invalidRequestError, type ResponseConfig, unavailableError } from './responses.js';
+import { deprecationHeader, invalidRequestError, type ResponseConfig, unavailableError } from './responses.js';
 
 /** The response of `POST …/rotate`: the new key (once), its fingerprint, and the old key's sunset. */
 export interface SelfRotationBody {
@@ -107,7 +107,7 @@ export async function selfRotate(
   const headers: Record<string, string> = {
     'Cache-Control': 'no-store',
     Sunset: httpDate(result.graceUntil),
-    Deprecation: `@${Math.floor(keyward.config.clock.now() / 1000)}`,
+    Deprecation: deprecationHeader(result.startedAt),
   };
   if (result.replayed) headers['Idempotent-Replayed'] = 'true';
   const body: SelfRotationBody = {
