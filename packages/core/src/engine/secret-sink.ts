@@ -23,6 +23,12 @@ export interface SecretSink {
   /** Short name for logs and audit rows, e.g. `webhook`, `file`. */
   readonly name: string;
   deliver(delivery: KeyDelivery): Promise<void>;
+  /**
+   * Optional housekeeping at the start of every scheduler pass, e.g. `FileSink`
+   * removing temporary files (plaintext keys) that a crash left behind. A rejection
+   * is logged as a failed step; the pass goes on.
+   */
+  prepare?(): Promise<void>;
 }
 
 /** Waits `ms` milliseconds. Injected so tests never sleep. */
