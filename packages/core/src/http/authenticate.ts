@@ -5,7 +5,7 @@ import type { ApiKeyHttpError } from './api-key-http-error.js';
 import type { AttemptLimiter } from './attempt-limiter.js';
 import { extractKey, type HttpRequestLike } from './extract-key.js';
 import type { HttpAuthConfig } from './http-options.js';
-import { isRepeated } from './raw-headers.js';
+import { AUTHORIZATION, isRepeated } from './raw-headers.js';
 import type { ResponseConfig } from './responses.js';
 import {
   hasScopes,
@@ -119,7 +119,7 @@ function repeatedBearer(keyward: Keyward, request: HttpRequestLike, config: Http
     return undefined;
   if (extraction.header !== undefined && headers[extraction.header] !== undefined) return undefined;
   // A second Authorization header (which Node drops from `headers`) may carry another key: the full path decides.
-  if (isRepeated(request.rawHeaders, 'authorization')) return undefined;
+  if (isRepeated(request.rawHeaders, AUTHORIZATION)) return undefined;
   return keyward.verifyRepeat(authorization, 7, request, connection);
 }
 

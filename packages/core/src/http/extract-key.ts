@@ -1,4 +1,4 @@
-import { repeatedValues } from './raw-headers.js';
+import { AUTHORIZATION, repeatedValues } from './raw-headers.js';
 
 /** Request headers as Node (and every framework on it) exposes them: lower-case names. */
 export type HttpHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
@@ -136,7 +136,7 @@ export function extractKey(request: HttpRequestLike, config: ExtractionConfig): 
     const authorization = headers.authorization;
     if (authorization !== undefined) {
       // Node drops every Authorization header after the first: the raw list has them all.
-      const key = bearer(repeatedValues(request.rawHeaders, 'authorization') ?? authorization, config.maxLength);
+      const key = bearer(repeatedValues(request.rawHeaders, AUTHORIZATION) ?? authorization, config.maxLength);
       if (typeof key !== 'string') return key;
       found = key;
     }

@@ -5,7 +5,7 @@ import type { ValidKey } from '../verify-result.js';
 import { ApiKeyHttpError } from './api-key-http-error.js';
 import { httpDate } from './challenge.js';
 import { HttpErrorCodes as C } from './http-error-codes.js';
-import { repeatedValues } from './raw-headers.js';
+import { IDEMPOTENCY_KEY, repeatedValues } from './raw-headers.js';
 import { deprecationHeader, invalidRequestError, type ResponseConfig, unavailableError } from './responses.js';
 
 /** The response of `POST …/rotate`: the new key (once), its fingerprint, and the old key's sunset. */
@@ -44,7 +44,7 @@ export function parseIdempotencyKey(
   header: string | readonly string[] | undefined,
   rawHeaders?: readonly string[],
 ): string | undefined {
-  const value = header === undefined ? undefined : (repeatedValues(rawHeaders, 'idempotency-key') ?? header);
+  const value = header === undefined ? undefined : (repeatedValues(rawHeaders, IDEMPOTENCY_KEY) ?? header);
   if (value === undefined) return undefined;
   if (typeof value !== 'string') {
     if (new Set(value).size !== 1) throw invalidRequestError(config, 'The request has several Idempotency-Key headers.');
