@@ -3,7 +3,15 @@ import type { KeyHasher } from './key-hash.js';
 import type { VersionedUpdate } from './key-store.js';
 import { errorFields } from './logger.js';
 import type { KeywardConfig } from './options.js';
-import { type AuditEntry, type KeyPatch, type KeyRecord, type LiveKey, type RotationRecord, toLiveKey } from './types.js';
+import {
+  type AuditEntry,
+  type KeyPatch,
+  type KeyRecord,
+  type LiveKey,
+  needsRotationStart,
+  type RotationRecord,
+  toLiveKey,
+} from './types.js';
 import type { Verifier } from './verifier.js';
 
 /** What every lifecycle operation needs: config, hasher, events and change propagation. */
@@ -50,10 +58,11 @@ export function auditFor(
 /**
  * The cache form of a record: a key in grace carries its rotation's start
  * (`deprecatedAt`), taken from `rotations` when the caller has the row at hand,
- * else read from the store (a rare write path: revoke or finalize of a key in grace).
+ * else read from the store (rare: a change to an accepted key in grace that is not
+ * its rotation's start). A retired key's tombstone needs none.
  */
 export async function liveKeyOf(ctx: OpsContext, record: KeyRecord, rotations: readonly RotationRecord[] = []): Promise<LiveKey> {
-  if (record.graceUntil === null || record.rotationId === null) return toLiveKey(record);
+  if (!needsRotationStart(record)) return toLiveKey(record);
   const rotation = rotations.find((r) => r.id === record.rotationId) ?? (await ctx.config.store.findRotation(record.rotationId));
   return toLiveKey(record, rotation?.createdAt ?? null);
 }

@@ -128,3 +128,11 @@ export function toLiveKey(record: KeyRecord, deprecatedAt: number | null = null)
     version: record.version,
   };
 }
+
+/**
+ * True when the cached form of `record` needs its rotation's start: an accepted
+ * key in grace. A retired key (inactive, revoked) is refused whatever its dates.
+ */
+export function needsRotationStart(record: KeyRecord): record is KeyRecord & { rotationId: string } {
+  return record.graceUntil !== null && record.rotationId !== null && (record.status === 'active' || record.status === 'pending');
+}

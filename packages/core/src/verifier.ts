@@ -8,7 +8,7 @@ import { fingerprintOf } from './key-hash.js';
 import type { KeyStore } from './key-store.js';
 import { refusalAt } from './lifecycle.js';
 import { errorFields, type Logger } from './logger.js';
-import { type KeyRecord, type LiveKey, toLiveKey } from './types.js';
+import { type KeyRecord, type LiveKey, needsRotationStart, toLiveKey } from './types.js';
 import type { UsageRecorder } from './usage-recorder.js';
 import {
   type InvalidKey,
@@ -361,12 +361,12 @@ export class Verifier {
   }
 
   /**
-   * The record as cached. A key in grace also carries when its rotation started (the
-   * `Deprecation` time): one more read, only for such keys and only on a miss. A
+   * The record as cached. An accepted key in grace also carries when its rotation
+   * started (the `Deprecation` time): one more read, only for such keys, on a miss. A
    * failed read rejects like a failed key lookup (unavailable, never a guess).
    */
   private async liveKey(record: KeyRecord): Promise<LiveKey> {
-    if (record.graceUntil === null || record.rotationId === null) return toLiveKey(record);
+    if (!needsRotationStart(record)) return toLiveKey(record);
     const { store, logger } = this.config;
     try {
       const rotation = await store.findRotation(record.rotationId);

@@ -102,8 +102,8 @@ function afterLimiter(keyward: Keyward, request: HttpRequestLike, config: HttpAu
 }
 
 /**
- * The common request, answered with the least work: `Authorization: Bearer <key>`,
- * one Authorization header, no key header, and a key this connection presented last and had verified (the
+ * The common request, answered with the least work: one `Authorization: Bearer <key>`
+ * header, no key header, and a key this connection presented last and had verified (the
  * verifier's per-connection memo, compared in constant time). Such a token passed
  * `extractKey`'s syntax checks when it was first presented, so they are skipped;
  * anything else is `undefined` and takes the full path (which decides the same for
