@@ -47,7 +47,13 @@ async function burst(port) {
       { length: 1000 },
       () =>
         new Promise((resolve) => {
-          const req = request({ host: '127.0.0.1', port, path: '/orders', agent, headers: { authorization: `Bearer ${generateKey('sk_live')}` } });
+          const req = request({
+            host: '127.0.0.1',
+            port,
+            path: '/orders',
+            agent,
+            headers: { authorization: `Bearer ${generateKey('sk_live')}` },
+          });
           req.on('response', (res) => {
             res.resume();
             res.on('end', () => resolve(res.statusCode));
@@ -92,10 +98,14 @@ async function main() {
   {
     const { apps, load } = await fleet(pg.url, redis, true);
     const victims = [];
-    for (let i = 0; i < PER_PHASE; i++) for (const writer of ['redis', 'direct']) victims.push({ name: `base-${writer}-${i}`, writer, key: await direct.issue(`base-${writer}-${i}`) });
+    for (let i = 0; i < PER_PHASE; i++)
+      for (const writer of ['redis', 'direct'])
+        victims.push({ name: `base-${writer}-${i}`, writer, key: await direct.issue(`base-${writer}-${i}`) });
     let address = 10;
     for (const v of victims) load.add(v.name, v.key.key, `127.0.0.${address++}`);
-    await until('baseline victims served', () => victims.every((v) => [0, 1].every((app) => load.records.some((r) => r.name === v.name && r.app === app && r.status === 200))));
+    await until('baseline victims served', () =>
+      victims.every((v) => [0, 1].every((app) => load.records.some((r) => r.name === v.name && r.app === app && r.status === 200))),
+    );
     const revoked = [];
     for (const v of victims) {
       await (v.writer === 'redis' ? viaRedis : direct).revoke(v.key.id, { reason: 'bench baseline' });
@@ -108,7 +118,9 @@ async function main() {
       baselineWrong += outcome.wrong;
       baselineUnheard += outcome.latencies.filter((ms) => !Number.isFinite(ms) || ms > 1000).length;
     }
-    log(`baseline (bus only): ${baselineWrong} wrong accepts, ${baselineUnheard} of ${revoked.length * 2} (revocation, API) pairs not heard within 1 s`);
+    log(
+      `baseline (bus only): ${baselineWrong} wrong accepts, ${baselineUnheard} of ${revoked.length * 2} (revocation, API) pairs not heard within 1 s`,
+    );
     load.stop();
     await apps.stop();
     await redis.kill();
@@ -121,7 +133,9 @@ async function main() {
   const warm = async (name, key, at = `127.0.0.${address++}`) => {
     load.add(name, key, at);
     const since = Date.now();
-    await until(`${name} served`, () => [0, 1].every((app) => load.records.some((r) => r.name === name && r.app === app && r.status === 200 && r.sentAt >= since)));
+    await until(`${name} served`, () =>
+      [0, 1].every((app) => load.records.some((r) => r.name === name && r.app === app && r.status === 200 && r.sentAt >= since)),
+    );
   };
   for (const name of ['live-1', 'live-2', 'live-3']) await warm(name, (await direct.issue(name)).key);
   // One address shared by a healthy key and a retired one (a stale client behind one NAT).
@@ -131,7 +145,9 @@ async function main() {
   await direct.revoke(stale.id, { reason: 'the stale client keeps using it' });
 
   const burstResult = await burst(apps.ports[0]);
-  log(`burst: 1000 concurrent unknown keys from one address → ${burstResult.lookups} store lookups; statuses ${JSON.stringify(burstResult.counts)}`);
+  log(
+    `burst: 1000 concurrent unknown keys from one address → ${burstResult.lookups} store lookups; statuses ${JSON.stringify(burstResult.counts)}`,
+  );
 
   const phases = [];
   const revocations = [];
@@ -200,14 +216,20 @@ async function main() {
     await redis.start();
     const back = Date.now();
     // Recovered: a key issued now (in no cache anywhere) is served by both APIs, and every live key is.
-    await until('recovery', async () => {
-      const fresh = await direct.issue(`after-${Date.now()}`).catch(() => undefined);
-      if (fresh === undefined) return false;
-      const statuses = await Promise.all(
-        apps.ports.map(async (port) => (await fetch(`http://127.0.0.1:${port}/orders`, { headers: { authorization: `Bearer ${fresh.key}` } })).status),
-      );
-      return statuses.every((s) => s === 200) && servedRatio(load.records, LIVE, Date.now() - 200, Date.now()) === 1;
-    }, 30_000);
+    await until(
+      'recovery',
+      async () => {
+        const fresh = await direct.issue(`after-${Date.now()}`).catch(() => undefined);
+        if (fresh === undefined) return false;
+        const statuses = await Promise.all(
+          apps.ports.map(
+            async (port) => (await fetch(`http://127.0.0.1:${port}/orders`, { headers: { authorization: `Bearer ${fresh.key}` } })).status,
+          ),
+        );
+        return statuses.every((s) => s === 200) && servedRatio(load.records, LIVE, Date.now() - 200, Date.now()) === 1;
+      },
+      30_000,
+    );
     recoveryMs = Date.now() - back;
     await revokeAll('both-back', await victims('both-back'));
     await sleep(1500);
@@ -222,18 +244,27 @@ async function main() {
     latencies.push(...outcome.latencies);
   }
   // Revoked keys must stay refused for the rest of the run, through every later phase.
-  const colocatedStaleWrong = load.records.filter((r) => r.name === 'colocated-stale' && r.status === 200 && r.sentAt > phases[0].from).length;
+  const colocatedStaleWrong = load.records.filter(
+    (r) => r.name === 'colocated-stale' && r.status === 200 && r.sentAt > phases[0].from,
+  ).length;
   wrong += colocatedStaleWrong;
 
   log('\nphase                  live served   colocated served   revocations   p99 refused after (ms)');
   let liveServed = 1;
   let outageServed = 1;
   for (const p of phases) {
-    const live = servedRatio(load.records, LIVE.filter((n) => n !== 'colocated-live'), p.from, p.to);
+    const live = servedRatio(
+      load.records,
+      LIVE.filter((n) => n !== 'colocated-live'),
+      p.from,
+      p.to,
+    );
     const colocated = servedRatio(load.records, ['colocated-live'], p.from, p.to);
     const mine = revocations.filter((r) => r.returnedAt >= p.from && r.returnedAt < p.to);
     const lat = mine.flatMap((r) => revocationOutcome(load.records, r.name, r.returnedAt, 2).latencies);
-    log(`${p.name.padEnd(22)} ${live.toFixed(4).padStart(11)}   ${colocated.toFixed(4).padStart(16)}   ${String(mine.length).padStart(11)}   ${lat.length ? percentile(lat, 99) : '-'}`);
+    log(
+      `${p.name.padEnd(22)} ${live.toFixed(4).padStart(11)}   ${colocated.toFixed(4).padStart(16)}   ${String(mine.length).padStart(11)}   ${lat.length ? percentile(lat, 99) : '-'}`,
+    );
     if (p.name === 'postgres+redis down') outageServed = Math.min(outageServed, live);
     else liveServed = Math.min(liveServed, live);
   }

@@ -1,9 +1,11 @@
 // A small Express API protected by keyward. Run from the repo root: node examples/express/server.mjs
+import { createServer } from 'node:http';
 import { apiKeyAuth, apiKeyRotationRouter } from '@keyward/express';
 import express from 'express';
-import { demoKeyward, usage } from '../shared/demo-key.mjs';
+import { announce, closeOnSignals, demoKeyward, listenOrExit } from '../shared/demo-key.mjs';
 
-const keyward = await demoKeyward(import.meta.url);
+const demo = await demoKeyward(import.meta.url);
+const { keyward } = demo;
 const app = express();
 app.set('trust proxy', 'loopback'); // req.ip (and so the attempt limiter) trusts X-Forwarded-For only from a local proxy
 
@@ -15,9 +17,6 @@ app.get('/orders', (req, res) => res.json({ client: req.apiKey.clientId, orders:
 app.post('/orders', auth.requireScopes('orders:write'), (req, res) => res.status(201).json({ client: req.apiKey.clientId, id: 2 }));
 
 const port = Number(process.env.PORT ?? 3000);
-const server = app.listen(port, '127.0.0.1', () => {
-  console.log(`Express example listening on http://127.0.0.1:${port}`);
-  usage(port);
-});
-process.on('SIGINT', () => server.close(() => keyward.close().then(() => process.exit(0))));
-process.on('SIGTERM', () => server.close(() => keyward.close().then(() => process.exit(0))));
+const server = await listenOrExit(createServer(app), port, 'Express', demo);
+await announce('Express', port, demo);
+closeOnSignals(() => new Promise((done) => server.close(done)).then(() => keyward.close()));

@@ -1,11 +1,14 @@
 // A small Koa API protected by keyward. Run from the repo root: node examples/koa/server.mjs
+import { createServer } from 'node:http';
 import { apiKeyAuth, apiKeyRotation } from '@keyward/koa';
 import Koa from 'koa';
-import { demoKeyward, usage } from '../shared/demo-key.mjs';
+import { announce, closeOnSignals, demoKeyward, listenOrExit } from '../shared/demo-key.mjs';
 
-const keyward = await demoKeyward(import.meta.url);
-const app = new Koa();
-app.proxy = false; // set true behind a proxy you trust: ctx.ip (and so the attempt limiter) then reads X-Forwarded-For
+const demo = await demoKeyward(import.meta.url);
+const { keyward } = demo;
+// Like the Express example's `trust proxy` 'loopback': ctx.ip (and so the attempt limiter) reads X-Forwarded-For,
+// and listens only on 127.0.0.1, so only a proxy on this machine can set it.
+const app = new Koa({ proxy: true, maxIpsCount: 1 }); // the address the local proxy saw, not what the client wrote
 
 app.use(async (ctx, next) => {
   if (ctx.path === '/health') ctx.body = { ok: true };
@@ -26,9 +29,6 @@ app.use(async (ctx, next) => {
 });
 
 const port = Number(process.env.PORT ?? 3001);
-const server = app.listen(port, '127.0.0.1', () => {
-  console.log(`Koa example listening on http://127.0.0.1:${port}`);
-  usage(port);
-});
-process.on('SIGINT', () => server.close(() => keyward.close().then(() => process.exit(0))));
-process.on('SIGTERM', () => server.close(() => keyward.close().then(() => process.exit(0))));
+const server = await listenOrExit(createServer(app.callback()), port, 'Koa', demo);
+await announce('Koa', port, demo);
+closeOnSignals(() => new Promise((done) => server.close(done)).then(() => keyward.close()));

@@ -4,7 +4,7 @@ import 'reflect-metadata';
 import { ApiKey, ApiKeyModule, Public, Scopes } from '@keyward/nest';
 import { Controller, Get, HttpCode, Module, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { demoKeyward, usage } from '../shared/demo-key.mjs';
+import { announce, demoKeyward, fail } from '../shared/demo-key.mjs';
 
 /** Applies method decorators and parameter decorators to `Class.prototype[name]`. */
 function route(Class, name, decorators, params = []) {
@@ -34,7 +34,8 @@ Public()(HealthController); // the global guard skips this controller
 Controller('health')(HealthController);
 route(HealthController, 'ok', [Get()]);
 
-const keyward = await demoKeyward(import.meta.url);
+const demo = await demoKeyward(import.meta.url);
+const { keyward } = demo;
 class AppModule {}
 Module({
   // globalGuard: ApiKeyGuard as APP_GUARD; rotation: POST /api-keys/rotate
@@ -46,6 +47,5 @@ const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
 app.set('trust proxy', 'loopback');
 app.enableShutdownHooks();
 const port = Number(process.env.PORT ?? 3002);
-await app.listen(port, '127.0.0.1');
-console.log(`Nest example listening on http://127.0.0.1:${port}`);
-usage(port);
+await app.listen(port, '127.0.0.1').catch((error) => fail('Nest', port, error, demo));
+await announce('Nest', port, demo);

@@ -1,36 +1,86 @@
-// Shared by the three examples: keyward on the embedded default (@keyward/env: a SQLite
-// file next to the example unless KEYWARD_DATABASE_URL says otherwise), and a key for
-// client "demo" issued on first start and printed once.
+// Shared by the three examples: which database they serve, the demo key, rate-limited
+// alert lines, and a listen that fails loudly.
+//
+// - KEYWARD_DATABASE_URL set: the example serves that database (the README tour's, or
+//   yours) and issues nothing into it; issue keys with `keyward issue`.
+// - Not set: the example's own SQLite file (`keyward.db` next to it, or
+//   KEYWARD_DEMO_DATABASE), created on first start, with a key for client "demo"
+//   issued once and printed in the curl commands.
 import { existsSync } from 'node:fs';
-import { createKeywardFromEnv } from '@keyward/env';
+import { createAlerting } from '@keyward/core';
+import { createKeywardFromEnv, maskUrl } from '@keyward/env';
 
+/** Opens keyward for an example; alerts for old and revoked keys go to stdout, at most one per key and window. */
 export async function demoKeyward(exampleUrl) {
-  process.env.KEYWARD_DATABASE_URL ??= new URL('./keyward.db', exampleUrl).pathname;
-  // Besides `keyward migrate`, the demo is the one thing that creates a database, and it says so.
-  const file = process.env.KEYWARD_DATABASE_URL;
-  const creating = !/^postgres(ql)?:/i.test(file) && !existsSync(file);
-  const keyward = await createKeywardFromEnv({ create: true });
-  await keyward.listKeys('demo');
-  if (creating) console.log(`Created the demo's SQLite database ${file}`);
-  const live = (await keyward.listKeys('demo')).filter((k) => k.status === 'active' || k.status === 'pending');
-  if (live.length === 0) {
-    const issued = await keyward.issue('demo', { scopes: ['orders:read', 'orders:write'], actor: 'example' });
-    console.log(`Issued a key for client "demo" (shown once, keep it): ${issued.key}`);
-  } else {
-    console.log(
-      `Client "demo" already has ${live.length} live key(s) in ${process.env.KEYWARD_DATABASE_URL}; delete that file to get a new one.`,
-    );
+  const external = process.env.KEYWARD_DATABASE_URL;
+  const ownPath = process.env.KEYWARD_DEMO_DATABASE || new URL('./keyward.db', exampleUrl).pathname;
+  // Besides `keyward migrate`, the demo is the one thing that creates a database (its own), and it says so.
+  const creating = external === undefined && !existsSync(ownPath);
+  const keyward =
+    external === undefined
+      ? await createKeywardFromEnv({ env: { ...process.env, KEYWARD_DATABASE_URL: ownPath }, create: true })
+      : await createKeywardFromEnv();
+  if (creating) {
+    await keyward.listKeys('demo');
+    console.log(`Created the demo's SQLite database ${ownPath}`);
   }
-  keyward.on('key.rejected', (e) => {
-    if (e.reason === 'inactive' || e.reason === 'revoked')
-      console.log(`alert: ${e.reason} key ${e.fingerprint} of ${e.clientId} used from ${e.context?.ip}`);
+  const demo = { keyward, own: external === undefined, where: external === undefined ? ownPath : maskUrl(external) };
+  createAlerting(keyward, {
+    kinds: ['key.rejected.inactive', 'key.rejected.revoked'],
+    rateLimit: { window: '1m' }, // a client retrying with its old key: one line a minute, not one per request
+    sinks: [{ name: 'stdout', send: (alert) => console.log(alertLine(alert)) }],
   });
-  return keyward;
+  return demo;
 }
 
-export function usage(port) {
+function alertLine(alert) {
+  const what = alert.kind === 'key.rejected.revoked' ? 'revoked' : 'inactive';
+  const more = alert.suppressed > 0 ? ` (and ${alert.suppressed} more since the last alert)` : '';
+  return `alert: ${what} key ${alert.fingerprint} of ${alert.clientId} used from ${alert.details.ip}${more}`;
+}
+
+/**
+ * Listens on 127.0.0.1:`port`, or says why it cannot (port in use, …) and exits 1:
+ * a client must never silently talk to another server on that port.
+ */
+export function listenOrExit(server, port, name, demo) {
+  return new Promise((resolve) => {
+    server.once('error', (error) => fail(name, port, error, demo));
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+/** Reports a failed start and exits non-zero. */
+export async function fail(name, port, error, demo) {
+  const why = error?.code === 'EADDRINUSE' ? 'the port is already in use' : (error?.message ?? String(error));
+  console.error(`${name} example: cannot listen on http://127.0.0.1:${port}: ${why}`);
+  await demo.keyward.close().catch(() => {});
+  process.exit(1);
+}
+
+/** Once listening: issues the demo key (own database only, once) and prints how to try it. */
+export async function announce(name, port, demo) {
+  console.log(`${name} example listening on http://127.0.0.1:${port}, keys in ${demo.where}`);
+  let key;
+  if (!demo.own) {
+    console.log('No demo key issued into a database you named; issue one with: pnpm exec keyward issue <client>');
+  } else {
+    const live = (await demo.keyward.listKeys('demo')).filter((k) => k.status === 'active' || k.status === 'pending');
+    if (live.length === 0) {
+      ({ key } = await demo.keyward.issue('demo', { scopes: ['orders:read', 'orders:write'], actor: 'example' }));
+      console.log(`Issued a key for client "demo" (shown once, keep it): ${key}`);
+    } else {
+      console.log(`Client "demo" already has ${live.length} live key(s) in ${demo.where}; delete that file to get a new one.`);
+    }
+  }
+  const shown = key ?? '$KEY';
   console.log(`Try:
-  curl -i http://127.0.0.1:${port}/orders -H "Authorization: Bearer <key>"
-  curl -i -X POST http://127.0.0.1:${port}/orders -H "X-API-Key: <key>"
-  curl -i -X POST http://127.0.0.1:${port}/api-keys/rotate -H "Authorization: Bearer <key>" -H "Idempotency-Key: rotate-1"`);
+  curl -i http://127.0.0.1:${port}/orders -H "Authorization: Bearer ${shown}"
+  curl -i -X POST http://127.0.0.1:${port}/orders -H "X-API-Key: ${shown}"
+  curl -i -X POST http://127.0.0.1:${port}/api-keys/rotate -H "Authorization: Bearer ${shown}" -H "Idempotency-Key: rotate-1"`);
+}
+
+/** Closes the server and keyward on SIGINT/SIGTERM. */
+export function closeOnSignals(close) {
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => close().then(() => process.exit(0)));
 }

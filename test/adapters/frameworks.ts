@@ -25,8 +25,20 @@ export interface Framework {
   build(keyward: Keyward): Promise<BuiltApp>;
 }
 
-/** Every app: GET /orders (any key), GET /admin (scope orders:write), GET /health (public), POST /api-keys/rotate. */
+/**
+ * Every app: GET /orders (any key), GET /admin (scope orders:write), GET /health (public),
+ * POST /api-keys/rotate, and GET /tamper (a careless handler that tries to grant its key a scope).
+ */
 const body = (key: ValidKey | undefined) => ({ clientId: key?.clientId, fingerprint: key?.fingerprint });
+function tamper(key: ValidKey | undefined) {
+  let granted = true;
+  try {
+    ((key as ValidKey).scopes as string[]).push('orders:write');
+  } catch {
+    granted = false; // frozen: the push throws
+  }
+  return { ...body(key), granted };
+}
 const limiterOptions = (keyward: Keyward) => ({ keyward });
 
 const expressApp: Framework = {
@@ -45,6 +57,9 @@ const expressApp: Framework = {
     });
     app.get('/admin', auth.requireScopes('orders:write'), (req, res) => {
       res.json(body(req.apiKey));
+    });
+    app.get('/tamper', (req, res) => {
+      res.json(tamper(req.apiKey));
     });
     return { target: app as never, close: async () => {} };
   },
@@ -65,6 +80,7 @@ const koaApp: Framework = {
     app.use(auth);
     app.use(async (ctx, next) => {
       if (ctx.path === '/orders') ctx.body = body(ctx.state.apiKey);
+      else if (ctx.path === '/tamper') ctx.body = tamper(ctx.state.apiKey);
       else if (ctx.path === '/admin')
         await admin(ctx, async () => {
           ctx.body = body(ctx.state.apiKey);
@@ -91,6 +107,13 @@ function nestControllers(guardPerRoute: boolean): Type<unknown>[] {
       return body(key);
     }
   }
+  @Controller('tamper')
+  class TamperController {
+    @Get()
+    get(@ApiKey() key: ValidKey) {
+      return tamper(key);
+    }
+  }
   @Public()
   @Controller('health')
   class HealthController {
@@ -99,8 +122,8 @@ function nestControllers(guardPerRoute: boolean): Type<unknown>[] {
       return { ok: true };
     }
   }
-  if (guardPerRoute) for (const c of [OrdersController, AdminController]) UseGuards(ApiKeyGuard)(c);
-  return [OrdersController, AdminController, HealthController];
+  if (guardPerRoute) for (const c of [OrdersController, AdminController, TamperController]) UseGuards(ApiKeyGuard)(c);
+  return [OrdersController, AdminController, TamperController, HealthController];
 }
 
 const root = resolve(import.meta.dirname, '../..');

@@ -8,6 +8,7 @@ import { SqliteStore } from '@keyward/sqlite';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuiltApp, FRAMEWORKS } from './frameworks.js';
+import { realSocketClient } from './real-socket.js';
 
 const HOUR = 3_600_000;
 const dir = mkdtempSync(join(tmpdir(), 'keyward-adapters-'));
@@ -82,6 +83,74 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
     expect((await get('/orders', { Authorization: `Bearer ${a.key}`, 'X-API-Key': a.key })).status).toBe(200);
   });
 
+  it('duplicate headers over a real socket: two Authorization keys, or Authorization + X-API-Key with different keys: 400', async () => {
+    const a = await issue();
+    const b = await issue();
+    const client = await realSocketClient(app);
+    try {
+      // A good request first: the connection now remembers a's key, and its fast path must not answer what follows.
+      const first = await client.send('GET', '/orders', { 'X-Forwarded-For': nextIp(), Authorization: `Bearer ${a.key}` });
+      expect(first.status).toBe(200);
+      for (const headers of [
+        { Authorization: [`Bearer ${a.key}`, `Bearer ${b.key}`] },
+        { Authorization: [`Bearer ${a.key}`, 'Basic dXNlcjpwYXNz'] },
+        { Authorization: [`Bearer ${a.key}`, `Bearer ${a.key}`, `Bearer ${b.key}`] },
+        { Authorization: `Bearer ${a.key}`, 'X-API-Key': b.key },
+        { Authorization: `Bearer ${a.key}`, 'X-API-Key': [a.key, b.key] },
+        { 'X-API-Key': [a.key, b.key] },
+      ]) {
+        const res = await client.send('GET', '/orders', { 'X-Forwarded-For': nextIp(), ...headers });
+        expect(res.status, JSON.stringify(headers)).toBe(400);
+        expect(res.body.error).toBe('invalid_request');
+        expect(res.headers['www-authenticate']).toBe('Bearer realm="api", error="invalid_request"');
+        expect(res.localPort).toBe(first.localPort); // the same keep-alive connection
+      }
+      // the same key twice is one key
+      const twice = await client.send('GET', '/orders', {
+        'X-Forwarded-For': nextIp(),
+        Authorization: [`Bearer ${a.key}`, `Bearer ${a.key}`],
+      });
+      expect(twice.status).toBe(200);
+      expect(twice.body).toEqual({ clientId: a.clientId, fingerprint: a.fingerprint });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('two Idempotency-Key headers a and b over a real socket: 400, and no rotation starts', async () => {
+    const issued = await issue();
+    const client = await realSocketClient(app);
+    try {
+      const res = await client.send('POST', '/api-keys/rotate', {
+        'X-Forwarded-For': nextIp(),
+        Authorization: `Bearer ${issued.key}`,
+        'Idempotency-Key': ['a', 'b'],
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toBe('invalid_request');
+      expect(await keyward.listKeys(issued.clientId)).toHaveLength(1);
+      const one = await client.send('POST', '/api-keys/rotate', {
+        'X-Forwarded-For': nextIp(),
+        Authorization: `Bearer ${issued.key}`,
+        'Idempotency-Key': 'a, b',
+      });
+      expect(one.status).toBe(201); // one header whose token has a comma is one token
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a handler pushing into req.apiKey.scopes grants nothing: the key is frozen for this and later requests', async () => {
+    const reader = await issue(['orders:read']);
+    for (let i = 0; i < 2; i++) {
+      const res = await get('/tamper', { 'X-API-Key': reader.key });
+      expect(res.status).toBe(200);
+      expect(res.body.granted).toBe(false);
+    }
+    const admin = await get('/admin', { 'X-API-Key': reader.key });
+    expect(admin.status).toBe(403);
+  });
+
   it('unknown key or bad checksum: 401 api_key_invalid with error="invalid_token"', async () => {
     const issued = await issue();
     for (const key of [generateKey('sk_live'), `${issued.key.slice(0, -1)}${issued.key.endsWith('A') ? 'B' : 'A'}`]) {
@@ -115,16 +184,32 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
 
   it('grace: the old key passes with Sunset (grace end) and Deprecation; inactive after grace, with a key.rejected event', async () => {
     const issued = await issue();
+    const startedAt = clock.now();
     const rotation = await keyward.rotate(issued.clientId);
     const old = await get('/orders', { 'X-API-Key': issued.key });
     expect(old.status).toBe(200);
     expect(old.headers.sunset).toBe(new Date(rotation.graceUntil).toUTCString());
-    expect(old.headers.deprecation).toMatch(/^@\d+$/);
+    // RFC 9745: when the deprecation took effect (the rotation's start), the same on every response
+    expect(old.headers.deprecation).toBe(`@${Math.floor(startedAt / 1000)}`);
+    clock.advance(HOUR);
+    const later = await get('/orders', { 'X-API-Key': issued.key });
+    expect(later.headers.deprecation).toBe(`@${Math.floor(startedAt / 1000)}`);
+    const cold = createKeyward({ store, clock }); // read from the store, not this process's LRU
+    const coldApp = await framework.build(cold);
+    try {
+      const fromStore = await request(coldApp.target as never)
+        .get('/orders')
+        .set('X-API-Key', issued.key);
+      expect(fromStore.headers.deprecation).toBe(`@${Math.floor(startedAt / 1000)}`);
+    } finally {
+      await coldApp.close();
+      await cold.close();
+    }
+    clock.advance(47 * HOUR);
     const fresh = await get('/orders', { 'X-API-Key': rotation.key as string });
     expect(fresh.status).toBe(200);
     expect(fresh.headers.sunset).toBeUndefined();
 
-    clock.advance(48 * HOUR);
     const ip = nextIp();
     const res = await get('/orders', { 'X-API-Key': issued.key }, ip);
     expect(res.status).toBe(401);
@@ -240,6 +325,7 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
       replayed: false,
     });
     expect(res.headers.sunset).toBe(new Date(clock.now() + 48 * HOUR).toUTCString());
+    expect(res.headers.deprecation).toBe(`@${Math.floor(clock.now() / 1000)}`);
     const fresh = await get('/orders', { 'X-API-Key': res.body.key });
     expect(fresh.body).toEqual({ clientId: issued.clientId, fingerprint: res.body.fingerprint });
     expect((await get('/orders', { 'X-API-Key': issued.key })).headers.sunset).toBeDefined();
@@ -248,10 +334,13 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
 
   it('idempotent retry: the same Idempotency-Key gets the same rotation (200, no key); a new request gets 409', async () => {
     const issued = await issue();
+    const startedAt = clock.now();
     const first = await rotate(issued.key, 'retry-me-1');
     expect(first.status).toBe(201);
+    clock.advance(HOUR);
     const retry = await rotate(issued.key, 'retry-me-1');
     expect(retry.status).toBe(200);
+    expect(retry.headers.deprecation).toBe(`@${Math.floor(startedAt / 1000)}`); // the rotation's start, not now
     expect(retry.headers['idempotent-replayed']).toBe('true');
     expect(retry.body).toMatchObject({ rotationId: first.body.rotationId, fingerprint: first.body.fingerprint, replayed: true });
     expect(retry.body).not.toHaveProperty('key');

@@ -1,7 +1,10 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { FileSink, keyFileName } from '@keyward/core';
+import { join, resolve } from 'node:path';
+import { createKeyward, FileSink, keyFileName, Scheduler } from '@keyward/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 let dir: string;
@@ -82,5 +85,74 @@ describe('FileSink', () => {
   it('validates options', () => {
     expect(() => new FileSink({ dir: '' })).toThrow(/FileSink\.dir/);
     expect(() => new FileSink({ dir, mode: 0o644 })).toThrow(/FileSink\.mode.*420/);
+    expect(() => new FileSink({ dir, staleTempAfter: 'soon' })).toThrow(/FileSink\.staleTempAfter/);
+  });
+
+  describe('temporary files a crash left behind (each holds a plaintext key)', () => {
+    /** A leftover exactly as a delivery killed after its write leaves it: `.<uuid>.tmp`, mode 0600, `ageMs` old. */
+    async function leftover(ageMs: number): Promise<string> {
+      const name = `.${randomUUID()}.tmp`;
+      await writeFile(join(dir, name), 'sk_live_leftover\n', { mode: 0o600 });
+      const at = new Date(Date.now() - ageMs);
+      await utimes(join(dir, name), at, at);
+      return name;
+    }
+
+    it('are removed on the first delivery (start-up); a young one, maybe another process in flight, stays', async () => {
+      const stale = await leftover(5 * 60_000);
+      const young = await leftover(0);
+      await writeFile(join(dir, 'notes.tmp'), 'not ours');
+      await new FileSink({ dir }).deliver({ ...base, clientId: 'acme', key: 'sk_live_new' });
+      const names = await readdir(dir);
+      expect(names).not.toContain(stale);
+      expect(names).toContain(young);
+      expect(names.sort()).toEqual(['acme.key', 'notes.tmp', young].sort());
+    });
+
+    it('are removed at the start of every scheduler pass, with or without a delivery', async () => {
+      const sink = new FileSink({ dir, staleTempAfter: '10s' });
+      const keyward = createKeyward();
+      const scheduler = new Scheduler(keyward, { sink });
+      try {
+        const first = await leftover(60_000);
+        await scheduler.tick();
+        expect(await readdir(dir)).not.toContain(first);
+        const second = await leftover(60_000);
+        await scheduler.tick();
+        expect(await readdir(dir)).toEqual([]);
+        expect(second).toMatch(/^\.[0-9a-f-]{36}\.tmp$/);
+      } finally {
+        await keyward.close();
+      }
+    });
+
+    it('a delivery process killed (SIGKILL) mid-write leaves only 0600 files, and the next start removes them', async () => {
+      const child = resolve(import.meta.dirname, 'fixtures/file-sink-child.mjs');
+      expect(existsSync(resolve(import.meta.dirname, '../../packages/core/dist/index.js')), 'build the packages first').toBe(true);
+      const seen: string[] = [];
+      for (let attempt = 0; attempt < 40 && seen.length === 0; attempt++) {
+        const proc = fork(child, [], { env: { ...process.env, DIR: dir }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+        await new Promise<void>((done, fail) => {
+          proc.once('message', () => done());
+          proc.once('exit', (code) => fail(new Error(`the child exited with ${code}`)));
+        });
+        await new Promise((r) => setTimeout(r, Math.random() * 20));
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGKILL');
+        await exited;
+        for (const name of await readdir(dir)) {
+          if (!name.endsWith('.tmp')) continue;
+          seen.push(name);
+          expect((await stat(join(dir, name))).mode & 0o077, `${name} is readable by others`).toBe(0);
+        }
+      }
+      expect(seen.length, 'no kill landed mid-write in 40 attempts').toBeGreaterThan(0);
+      for (const name of await readdir(dir)) expect((await stat(join(dir, name))).mode & 0o777).toBe(0o600);
+      // The next start: a sink whose threshold has passed (here at once) removes every leftover.
+      await new FileSink({ dir, staleTempAfter: 0 }).deliver({ ...base, clientId: 'after-crash', key: 'sk_live_after' });
+      const after = await readdir(dir);
+      expect(after.filter((name) => name.endsWith('.tmp'))).toEqual([]);
+      expect(after).toContain('after-crash.key');
+    });
   });
 });

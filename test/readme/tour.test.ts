@@ -72,7 +72,7 @@ describe('README', () => {
     const port = await freePort();
     const api = spawn(process.execPath, ['examples/express/server.mjs'], {
       cwd: root,
-      env: cleanEnv({ PORT: String(port), KEYWARD_DATABASE_URL: join(dir, 'demo.db') }),
+      env: cleanEnv({ PORT: String(port), KEYWARD_DEMO_DATABASE: join(dir, 'demo.db') }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let text = '';
@@ -81,12 +81,13 @@ describe('README', () => {
     });
     try {
       const deadline = Date.now() + 20_000;
-      while (!text.includes('listening')) {
+      while (!text.includes('Try:')) {
         if (Date.now() > deadline) throw new Error(`the demo did not start:\n${text}`);
         await new Promise((r) => setTimeout(r, 50));
       }
       const key = /Issued a key for client "demo" \(shown once, keep it\): (sk_live_\w{49})/.exec(text)?.[1];
       expect(key, text).toBeDefined();
+      expect(text).toContain(`-H "Authorization: Bearer ${key}"`); // the curl to copy carries the key
       const ok = await fetch(`http://127.0.0.1:${port}/orders`, { headers: { authorization: `Bearer ${key}` } });
       expect(ok.status).toBe(200);
       const missing = await fetch(`http://127.0.0.1:${port}/orders`);

@@ -41,7 +41,10 @@ export async function runFaultScenario(kind: 'postgres' | 'sqlite', log: (line: 
     expect((await cli(['migrate'], withoutRedis)).code).toBe(0);
 
     // The operator's side, in process: issues keys; never talks to Redis.
-    const store = kind === 'postgres' ? new PostgresStore({ connectionString: databaseUrl, migrate: false }) : new SqliteStore({ path: databaseUrl, migrate: false });
+    const store =
+      kind === 'postgres'
+        ? new PostgresStore({ connectionString: databaseUrl, migrate: false })
+        : new SqliteStore({ path: databaseUrl, migrate: false });
     const admin: Keyward = createKeyward({ store, changes: { interval: false } });
     cleanups.push(() => admin.close());
 
@@ -85,7 +88,10 @@ export async function runFaultScenario(kind: 'postgres' | 'sqlite', log: (line: 
       for (const r of revocations.filter((x) => x.phase === phase)) {
         const outcome = revocationOutcome(load.records, r.name, r.returnedAt, 2);
         log(`${kind} ${phase} ${r.name}: refused after ${outcome.latencies.join(' / ')} ms, ${outcome.wrong} wrong accepts`);
-        expect(outcome.latencies.every((ms) => ms <= 1000), `${r.name} ${outcome.latencies}`).toBe(true);
+        expect(
+          outcome.latencies.every((ms) => ms <= 1000),
+          `${r.name} ${outcome.latencies}`,
+        ).toBe(true);
       }
       const served = servedRatio(load.records, LIVE, from, Date.now());
       log(`${kind} ${phase}: live keys served ${served}`);
@@ -131,7 +137,9 @@ export async function runFaultScenario(kind: 'postgres' | 'sqlite', log: (line: 
       await redis.kill();
       await pg.stop();
       await settle(1000);
-      const unknown = await fetch(`http://127.0.0.1:${apps.ports[0]}/orders`, { headers: { authorization: `Bearer ${generateKey('sk_live')}` } });
+      const unknown = await fetch(`http://127.0.0.1:${apps.ports[0]}/orders`, {
+        headers: { authorization: `Bearer ${generateKey('sk_live')}` },
+      });
       expect(unknown.status).toBe(503);
       expect(unknown.headers.get('retry-after')).not.toBeNull();
       await settle(1500);

@@ -13,6 +13,7 @@ const base: LiveKey = {
   expiresAt: 1000,
   graceUntil: null,
   rotationId: null,
+  deprecatedAt: null,
   version: 1,
 };
 

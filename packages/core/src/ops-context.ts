@@ -3,7 +3,15 @@ import type { KeyHasher } from './key-hash.js';
 import type { VersionedUpdate } from './key-store.js';
 import { errorFields } from './logger.js';
 import type { KeywardConfig } from './options.js';
-import { type AuditEntry, type KeyPatch, type KeyRecord, type RotationRecord, toLiveKey } from './types.js';
+import {
+  type AuditEntry,
+  type KeyPatch,
+  type KeyRecord,
+  type LiveKey,
+  needsRotationStart,
+  type RotationRecord,
+  toLiveKey,
+} from './types.js';
 import type { Verifier } from './verifier.js';
 
 /** What every lifecycle operation needs: config, hasher, events and change propagation. */
@@ -48,15 +56,33 @@ export function auditFor(
 }
 
 /**
+ * The cache form of a record: a key in grace carries its rotation's start
+ * (`deprecatedAt`), taken from `rotations` when the caller has the row at hand,
+ * else read from the store (rare: a change to an accepted key in grace that is not
+ * its rotation's start). A retired key's tombstone needs none.
+ */
+export async function liveKeyOf(ctx: OpsContext, record: KeyRecord, rotations: readonly RotationRecord[] = []): Promise<LiveKey> {
+  if (!needsRotationStart(record)) return toLiveKey(record);
+  const rotation = rotations.find((r) => r.id === record.rotationId) ?? (await ctx.config.store.findRotation(record.rotationId));
+  return toLiveKey(record, rotation?.createdAt ?? null);
+}
+
+/**
  * After the store committed: drop the keys from this process's LRU, write them
  * through to the shared cache (a tombstone for a retired key, never a delete), and
  * only then tell other processes (a process woken by the message must find the new
  * entry in the cache, not the old one). The store is the truth, so a failure here is
  * not thrown: it is logged and raised as `change.not_shared`, and other processes
  * learn the change from the store's change log (their readers also refuse a cache
- * entry older than the log says).
+ * entry older than the log says). `rotations`: rows just written, for the start time
+ * of keys in grace.
  */
-export async function propagate(ctx: OpsContext, changed: readonly KeyRecord[], deleted: readonly KeyRecord[] = []): Promise<void> {
+export async function propagate(
+  ctx: OpsContext,
+  changed: readonly KeyRecord[],
+  deleted: readonly KeyRecord[] = [],
+  rotations: readonly RotationRecord[] = [],
+): Promise<void> {
   const { cache, bus, logger, clock } = ctx.config;
   const all = [...changed, ...deleted];
   for (const record of changed) ctx.verifier.committed(record.keyHash, record.status, record.version);
@@ -71,7 +97,15 @@ export async function propagate(ctx: OpsContext, changed: readonly KeyRecord[], 
       `keyward: ${what === 'cache' ? 'shared cache write' : 'invalidation publish'} failed after a committed change; other processes learn it from the change log`,
     );
   };
-  if (cache) await Promise.all(changed.map((record) => cache.write(toLiveKey(record)).catch(note('cache', record))));
+  if (cache) {
+    await Promise.all(
+      changed.map((record) =>
+        liveKeyOf(ctx, record, rotations)
+          .then((key) => cache.write(key))
+          .catch(note('cache', record)),
+      ),
+    );
+  }
   if (bus) await Promise.all(all.map((record) => bus.publish(record.keyHash).catch(note('bus', record))));
   if (failed.cache || failed.bus) {
     ctx.events.emit('change.not_shared', {

@@ -57,6 +57,8 @@ export async function startRotations(
   await propagate(
     ctx,
     plans.flatMap((p) => p.changed),
+    [],
+    plans.map((p) => p.rotation),
   );
   ctx.config.logger.info({ event: 'key.rotated', count: plans.length, actor }, 'keyward: rotations started (batch)');
   const results = plans.map((p) => p.result);

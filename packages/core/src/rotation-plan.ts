@@ -91,6 +91,7 @@ export function planRotation(
       oldKeyId: oldKey.id,
       oldFingerprint: oldKey.fingerprint,
       graceUntil,
+      startedAt: now,
       expiresAt: pending.expiresAt,
     },
   };

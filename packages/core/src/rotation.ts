@@ -36,6 +36,8 @@ export interface RotationResult {
   readonly oldFingerprint: string;
   /** When the old key stops working (its `Sunset`). */
   readonly graceUntil: number;
+  /** When the rotation started: the old key is deprecated from then on (its `Deprecation`). */
+  readonly startedAt: number;
   readonly expiresAt: number | null;
 }
 
@@ -59,6 +61,7 @@ async function replay(ctx: OpsContext, rotation: RotationRecord): Promise<Rotati
     oldKeyId: rotation.oldKeyId,
     oldFingerprint: oldKey?.fingerprint ?? '',
     graceUntil: rotation.graceUntil,
+    startedAt: rotation.createdAt,
     expiresAt: newKey?.expiresAt ?? null,
   };
 }
@@ -173,7 +176,7 @@ export async function rotateKey(
     if (!isKeywardError(error, ErrorCodes.CONFLICT)) throw error;
     return lostRace(ctx, clientId, token, error);
   }
-  await propagate(ctx, plan.changed);
+  await propagate(ctx, plan.changed, [], [plan.rotation]);
   const { result } = plan;
   ctx.config.logger.info(
     {

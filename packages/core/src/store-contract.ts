@@ -6,6 +6,7 @@ import { generateKey } from './key-format.js';
 import { fingerprintOf, hashKey } from './key-hash.js';
 import { hasChangeLog, type KeyChangeLog, type KeyStore } from './key-store.js';
 import type { AuditEntry, KeyRecord, RotationRecord } from './types.js';
+import { immutableResultContract } from './verify/immutable-result-contract.js';
 
 export interface ContractSubject {
   store: KeyStore;
@@ -101,6 +102,8 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
       await subject.store.close();
       await subject.cleanup?.();
     });
+
+    immutableResultContract(() => store);
 
     describe('lookups', () => {
       it('finds a key by hash, id and fingerprint prefix, with every field intact', async () => {
@@ -434,7 +437,7 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
         return store as KeyStore & KeyChangeLog;
       };
       const head = async () => (await log().readChanges({ since: FAR, limit: 1 })).lastSeq;
-      const after = async (seq: number) => (await log().readChanges({ afterSeq: seq, limit: 100 })).changes;
+      const changesAfter = async (seq: number) => (await log().readChanges({ afterSeq: seq, limit: 100 })).changes;
 
       it('logs every key insert, status or version change and delete, in commit order, and nothing else', async () => {
         const start = await head();
@@ -446,7 +449,7 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
         await store.commit({ at: T0, audit: [audit('key.issued', null)] });
         await expectConflict(store.commit({ at: T0, updateKeys: [{ id: b.id, expectedVersion: 7, patch: { status: 'active' } }] }));
         await store.commit({ at: T0, deleteKeys: [{ id: a.id, expectedVersion: 2 }] });
-        const changes = await after(start);
+        const changes = await changesAfter(start);
         // Within one commit the order is the store's; across commits it is commit order.
         const inserted = changes.slice(0, 2).sort((x, y) => (x.keyHash === a.keyHash ? -1 : y.keyHash === a.keyHash ? 1 : 0));
         expect(new Set(changes.slice(0, 2).map((c) => c.seq - start))).toEqual(new Set([1, 2]));
@@ -482,7 +485,7 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
         const start = await head();
         const keys = Array.from({ length: 12 }, (_, i) => makeKeyRecord({ clientId: `p${i}` }));
         await Promise.all(keys.map((key) => store.commit({ at: T0, insertKeys: [key], audit: [audit('key.issued', key)] })));
-        const changes = await after(start);
+        const changes = await changesAfter(start);
         expect(changes.map((c) => c.seq)).toEqual(keys.map((_, i) => start + i + 1));
         expect(new Set(changes.map((c) => c.keyHash))).toEqual(new Set(keys.map((k) => k.keyHash)));
       });
@@ -500,7 +503,7 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
         expect(missed.lastSeq).toBe(start + 2);
         const b = makeKeyRecord({ clientId: 'b' });
         await store.commit({ at: T0, insertKeys: [b] });
-        expect(await after(start + 2)).toMatchObject([{ seq: start + 3, keyHash: b.keyHash }]);
+        expect(await changesAfter(start + 2)).toMatchObject([{ seq: start + 3, keyHash: b.keyHash }]);
         expect((await log().readChanges({ afterSeq: start + 2, limit: 10 })).gap).toBe(false);
       });
     });

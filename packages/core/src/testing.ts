@@ -5,3 +5,4 @@
 
 export { ManualClock } from './clock.js';
 export { type ContractSubject, makeKeyRecord, makeRotationRecord, runKeyStoreContract } from './store-contract.js';
+export { expectDeeplyFrozen } from './verify/immutable-result-contract.js';

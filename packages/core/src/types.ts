@@ -99,9 +99,21 @@ export interface AuditRecord extends AuditEntry {
 export type LiveKey = Pick<
   KeyRecord,
   'id' | 'clientId' | 'keyHash' | 'fingerprint' | 'status' | 'scopes' | 'expiresAt' | 'graceUntil' | 'rotationId' | 'version'
->;
+> & {
+  /**
+   * For the old key of a rotation (`graceUntil` set): when that rotation started,
+   * the moment the key was deprecated (RFC 9745 `Deprecation`). `null` otherwise,
+   * or when unknown (then no `Deprecation` header is sent, never a made-up time).
+   */
+  readonly deprecatedAt: number | null;
+};
 
-export function toLiveKey(record: KeyRecord): LiveKey {
+/**
+ * The live part of a record. `deprecatedAt` is the start of the rotation named by
+ * `rotationId` (a rotation row's `createdAt`, not a key column): the caller that
+ * knows it passes it; it only counts while the key is in grace.
+ */
+export function toLiveKey(record: KeyRecord, deprecatedAt: number | null = null): LiveKey {
   return {
     id: record.id,
     clientId: record.clientId,
@@ -112,6 +124,15 @@ export function toLiveKey(record: KeyRecord): LiveKey {
     expiresAt: record.expiresAt,
     graceUntil: record.graceUntil,
     rotationId: record.rotationId,
+    deprecatedAt: record.graceUntil === null ? null : deprecatedAt,
     version: record.version,
   };
+}
+
+/**
+ * True when the cached form of `record` needs its rotation's start: an accepted
+ * key in grace. A retired key (inactive, revoked) is refused whatever its dates.
+ */
+export function needsRotationStart(record: KeyRecord): record is KeyRecord & { rotationId: string } {
+  return record.graceUntil !== null && record.rotationId !== null && (record.status === 'active' || record.status === 'pending');
 }

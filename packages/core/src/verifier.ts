@@ -9,7 +9,7 @@ import { fingerprintOf } from './key-hash.js';
 import type { KeyStore } from './key-store.js';
 import { refusalAt } from './lifecycle.js';
 import { errorFields, type Logger } from './logger.js';
-import { type LiveKey, toLiveKey } from './types.js';
+import { type KeyRecord, type LiveKey, needsRotationStart, toLiveKey } from './types.js';
 import type { UsageRecorder } from './usage-recorder.js';
 import { type AttemptGate, GatedLookups } from './verify/attempt-gate.js';
 import {
@@ -416,7 +416,7 @@ export class Verifier {
       if (this.mayFill(keyHash, startEpoch)) this.negative.set(keyHash, this.config.clock.now() + this.config.negativeTtl);
       return null;
     }
-    const key = toLiveKey(record);
+    const key = await this.liveKey(record);
     this.remember(keyHash, key, startEpoch);
     if (cache !== undefined && !cacheFailed) {
       cache.fill(key).catch((error: unknown) => {
@@ -450,6 +450,23 @@ export class Verifier {
     const entry = await late.catch(() => null);
     if (entry === null) return undefined;
     return this.config.floor?.check(keyHash, entry.version) === 'stale' ? undefined : entry;
+  }
+
+  /**
+   * The record as cached. An accepted key in grace also carries when its rotation
+   * started (the `Deprecation` time): one more read, only for such keys, on a miss. A
+   * failed read rejects like a failed key lookup (unavailable, never a guess).
+   */
+  private async liveKey(record: KeyRecord): Promise<LiveKey> {
+    if (!needsRotationStart(record)) return toLiveKey(record);
+    const { store, logger } = this.config;
+    try {
+      const rotation = await store.findRotation(record.rotationId);
+      return toLiveKey(record, rotation?.createdAt ?? null);
+    } catch (error) {
+      logger.error({ ...errorFields(error), fingerprint: record.fingerprint }, 'keyward: rotation lookup failed; answering unavailable');
+      throw error;
+    }
   }
 
   private mayFill(keyHash: string, startEpoch: number): boolean {

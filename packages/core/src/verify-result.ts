@@ -12,6 +12,11 @@ export interface ValidKey {
   readonly expiresAt: number | null;
   /** For the old key of a rotation: when it stops working (RFC 8594 `Sunset`). Otherwise `null`. */
   readonly sunset: number | null;
+  /**
+   * For the old key of a rotation: when the rotation started, i.e. when this key was
+   * deprecated (RFC 9745 `Deprecation`). `null` for other keys, and when not known.
+   */
+  readonly deprecatedAt: number | null;
 }
 
 export interface InvalidKey {
@@ -36,6 +41,16 @@ export const MISSING: InvalidKey = bare('missing');
 export const MALFORMED: InvalidKey = bare('malformed');
 export const UNAVAILABLE: InvalidKey = bare('unavailable');
 
+/**
+ * The scopes as a frozen array: the result is handed to every request that presents
+ * the key (it lives in the LRU), so a handler that pushes into `req.apiKey.scopes`
+ * must not grant that scope to later requests. A frozen array is used as is.
+ */
+function frozenScopes(scopes: readonly string[]): readonly string[] {
+  return Object.isFrozen(scopes) ? scopes : Object.freeze([...scopes]);
+}
+
+/** The shared, deeply frozen result for an accepted key (built once per cache entry). */
 export function validResult(key: LiveKey): ValidKey {
   const sunset = key.graceUntil === null ? null : key.expiresAt === null ? key.graceUntil : Math.min(key.graceUntil, key.expiresAt);
   return Object.freeze({
@@ -43,10 +58,11 @@ export function validResult(key: LiveKey): ValidKey {
     clientId: key.clientId,
     keyId: key.id,
     fingerprint: key.fingerprint,
-    scopes: key.scopes,
+    scopes: frozenScopes(key.scopes),
     status: key.status === 'pending' ? 'pending' : 'active',
     expiresAt: key.expiresAt,
     sunset,
+    deprecatedAt: sunset === null ? null : (key.deprecatedAt ?? null),
   });
 }
 

@@ -28,7 +28,10 @@ export function apiKeyRotationRouter(options: ApiKeyRotationRouterOptions = {}):
     async (req: Request, res: Response, next) => {
       try {
         const keyward = await http.keyward();
-        const result = await selfRotate(keyward, req.apiKey!, http, { idempotencyKey: req.headers['idempotency-key'] });
+        const result = await selfRotate(keyward, req.apiKey!, http, {
+          idempotencyKey: req.headers['idempotency-key'],
+          rawHeaders: req.rawHeaders,
+        });
         res.status(result.status).set(result.headers).json(result.body);
       } catch (error) {
         if (isApiKeyHttpError(error)) await onError(error, req, res, next);

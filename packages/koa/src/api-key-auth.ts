@@ -47,6 +47,11 @@ class KoaRequestView implements HttpRequestLike {
   get ip(): string {
     return this.ctx.ip;
   }
+
+  /** Node's headers as received: shows a second Authorization header, which Node drops from `headers`. */
+  get rawHeaders(): readonly string[] {
+    return this.ctx.req.rawHeaders;
+  }
 }
 
 /** Applies an outcome to `ctx`: `true` to go on, or the error handled (`false`). */

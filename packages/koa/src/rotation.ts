@@ -25,7 +25,10 @@ export function apiKeyRotation(options: ApiKeyRotationOptions = {}): Middleware 
     if (ctx.state.apiKey === undefined && !(await authenticateContext(config, ctx, next))) return;
     try {
       const keyward = await config.http.keyward();
-      const result = await selfRotate(keyward, ctx.state.apiKey!, config.http, { idempotencyKey: ctx.headers['idempotency-key'] });
+      const result = await selfRotate(keyward, ctx.state.apiKey!, config.http, {
+        idempotencyKey: ctx.headers['idempotency-key'],
+        rawHeaders: ctx.req.rawHeaders,
+      });
       ctx.status = result.status;
       ctx.set(result.headers);
       ctx.body = result.body;

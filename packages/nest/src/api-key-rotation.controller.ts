@@ -1,4 +1,4 @@
-import { isApiKeyHttpError, selfRotate } from '@keyward/core';
+import { isApiKeyHttpError, rawHeadersOf, selfRotate } from '@keyward/core';
 import { Controller, Inject, Post, Req, Res, type Type, UseGuards } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { ApiKeyGuard } from './api-key.guard.js';
@@ -25,7 +25,10 @@ export function createRotationController(path: string): Type<unknown> {
     async rotate(@Req() req: PlatformRequest, @Res() res: unknown): Promise<void> {
       const { http } = this.config;
       try {
-        const result = await selfRotate(await http.keyward(), req.apiKey!, http, { idempotencyKey: req.headers['idempotency-key'] });
+        const result = await selfRotate(await http.keyward(), req.apiKey!, http, {
+          idempotencyKey: req.headers['idempotency-key'],
+          rawHeaders: rawHeadersOf(req),
+        });
         setHeaders(this.host, res, result.headers);
         this.host.httpAdapter.reply(res, result.body, result.status);
       } catch (error) {

@@ -11,6 +11,10 @@ export interface PlatformRequest {
   ip?: string;
   /** The connection (Node's socket on Express, Fastify's `request.socket`). */
   socket?: object;
+  /** Node's headers as received (Express platform). */
+  rawHeaders?: string[];
+  /** Fastify platform: Node's request, which holds `rawHeaders`. */
+  raw?: { rawHeaders?: string[] };
   /** The verified key, set by `ApiKeyGuard`. */
   apiKey?: ValidKey;
 }

@@ -1,6 +1,9 @@
 import { KEY_STATUSES, type KeyStatus, type LiveKey } from '@keyward/core';
 
-/** The JSON stored in an entry's `d` field, fields in a fixed order (equal keys encode equally). */
+/**
+ * The JSON stored in an entry's `d` field, fields in a fixed order (equal keys encode
+ * equally). `version` stays last: the set script recognises a sound entry by its suffix.
+ */
 export function encodeLiveKey(key: LiveKey): string {
   return JSON.stringify({
     id: key.id,
@@ -12,12 +15,18 @@ export function encodeLiveKey(key: LiveKey): string {
     expiresAt: key.expiresAt,
     graceUntil: key.graceUntil,
     rotationId: key.rotationId,
+    deprecatedAt: key.deprecatedAt ?? null,
     version: key.version,
   });
 }
 
-/** A decoded entry, or why it is corrupt. */
-export type Decoded = { readonly key: LiveKey } | { readonly problem: string };
+/**
+ * A decoded entry; or why it is corrupt; or `outdated`: a sound entry written by a
+ * keyward before `deprecatedAt` existed, for a key in grace. The cache answers a
+ * miss for it (no warning), the verifier reads the store, and its fill replaces the
+ * entry (same version, other data).
+ */
+export type Decoded = { readonly key: LiveKey } | { readonly problem: string } | { readonly outdated: true };
 
 const isTime = (v: unknown): v is number | null => v === null || (typeof v === 'number' && Number.isFinite(v));
 const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
@@ -43,9 +52,12 @@ export function decodeLiveKey(keyHash: string, version: string | null, data: str
   if (!Array.isArray(o.scopes) || !o.scopes.every((s) => typeof s === 'string')) return { problem: 'bad scopes' };
   if (!isTime(o.expiresAt) || !isTime(o.graceUntil)) return { problem: 'bad expiresAt or graceUntil' };
   if (o.rotationId !== null && !isText(o.rotationId)) return { problem: 'bad rotationId' };
+  if (o.deprecatedAt !== undefined && !isTime(o.deprecatedAt)) return { problem: 'bad deprecatedAt' };
   if (typeof o.version !== 'number' || !Number.isSafeInteger(o.version) || o.version < 0 || String(o.version) !== version) {
     return { problem: 'bad version' };
   }
+  // Without the field, only a key out of grace can be decided: it has no deprecation time.
+  if (o.deprecatedAt === undefined && o.graceUntil !== null) return { outdated: true };
   const key: LiveKey = {
     id: o.id,
     clientId: o.clientId,
@@ -56,6 +68,7 @@ export function decodeLiveKey(keyHash: string, version: string | null, data: str
     expiresAt: o.expiresAt,
     graceUntil: o.graceUntil,
     rotationId: o.rotationId as string | null,
+    deprecatedAt: o.graceUntil === null ? null : (o.deprecatedAt as number | null),
     version: o.version,
   };
   return { key: Object.freeze(key) };

@@ -87,7 +87,8 @@ export class RedisKeyCache implements SharedKeyCache {
     const [version, data] = reply as [string | null, string | null];
     if (version === null && data === null) return null;
     const decoded = decodeLiveKey(keyHash, version, data);
-    return 'key' in decoded ? decoded.key : this.corrupt(keyHash, decoded.problem);
+    if ('key' in decoded) return decoded.key;
+    return 'outdated' in decoded ? null : this.corrupt(keyHash, decoded.problem);
   }
 
   /**

@@ -16,9 +16,12 @@ const findKeyByHash = store.findKeyByHash.bind(store);
 store.findKeyByHash = (hash) => {
   lookups++;
   const found = findKeyByHash(hash);
-  found.then((record) => {
-    if (record === null) unknownLookups++;
-  }, () => undefined);
+  found.then(
+    (record) => {
+      if (record === null) unknownLookups++;
+    },
+    () => undefined,
+  );
   return found;
 };
 

@@ -64,7 +64,14 @@ export function cli(args, env) {
 
 function get(port, agent, key, timeoutMs) {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/orders', agent, headers: { authorization: `Bearer ${key}` }, timeout: timeoutMs });
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      path: '/orders',
+      agent,
+      headers: { authorization: `Bearer ${key}` },
+      timeout: timeoutMs,
+    });
     req.on('response', (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));

@@ -38,7 +38,8 @@ export async function startRedisProcess() {
   const signal = (name) => {
     if (child && child.exitCode === null && child.signalCode === null) child.kill(name);
   };
-  const exited = () => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  const exited = () =>
+    new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
   await start();
   return {
     port,

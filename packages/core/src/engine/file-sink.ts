@@ -1,8 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
+import { type Duration, parseDuration } from '../duration.js';
 import { invalidOption } from '../errors.js';
 import type { DeliveryCheck, DeliveryStatus, KeyDelivery, SecretSink } from './secret-sink.js';
+import { removeStaleTempFiles } from './stale-temp-files.js';
 
 export interface FileSinkOptions {
   /** Directory the key files go to (created with mode 0700 on first delivery if missing). */
@@ -11,6 +13,13 @@ export interface FileSinkOptions {
   mode?: number;
   /** Name in logs and audit rows. Default `file`. */
   name?: string;
+  /**
+   * A `.<uuid>.tmp` file older than this is the leftover of a delivery killed
+   * mid-write (it holds a plaintext key) and is removed: on the first delivery, at
+   * the start of every scheduler pass, and during deliveries at most once per this
+   * period. It must exceed the longest write (milliseconds). Default `1m`.
+   */
+  staleTempAfter?: Duration;
 }
 
 /**
@@ -33,13 +42,19 @@ export function keyFileName(clientId: string): string {
  * Delivers a rotated key by writing `<dir>/<clientId>.key` (the key and a newline)
  * atomically: a temporary file with mode 0600 in the same directory, `fsync`,
  * then `rename` over the old file, then `fsync` of the directory. A reader sees the
- * old key or the new one, never a torn file. The key is never logged.
+ * old key or the new one, never a torn file. The key is never logged. The temporary
+ * file is created with the final mode (never readable by others, even for a moment),
+ * and one a crash left behind is removed (`staleTempAfter`).
  */
 export class FileSink implements SecretSink {
   readonly name: string;
   readonly dir: string;
   private readonly mode: number;
+  private readonly staleTempMs: number;
   private ready: Promise<void> | undefined;
+  /** Temporary files this sink is writing now: never swept. */
+  private readonly inFlight = new Set<string>();
+  private lastSweep = Number.NEGATIVE_INFINITY;
 
   constructor(options: FileSinkOptions) {
     if (typeof options !== 'object' || options === null) throw invalidOption('FileSink.options', options, 'must be an object');
@@ -55,6 +70,22 @@ export class FileSink implements SecretSink {
     this.dir = isAbsolute(options.dir) ? options.dir : resolve(options.dir);
     this.mode = mode;
     this.name = name;
+    this.staleTempMs = parseDuration(options.staleTempAfter ?? '1m', 'FileSink.staleTempAfter');
+  }
+
+  /**
+   * Removes the temporary files (plaintext keys) that deliveries killed mid-write
+   * left in the directory, older than `staleTempAfter`. The scheduler calls it at
+   * the start of every pass. Resolves with the number removed.
+   */
+  async removeStaleTempFiles(): Promise<number> {
+    this.lastSweep = Date.now();
+    return removeStaleTempFiles(this.dir, this.staleTempMs, this.inFlight);
+  }
+
+  /** `SecretSink.prepare`: the sweep, at the start of a scheduler pass. */
+  async prepare(): Promise<void> {
+    await this.removeStaleTempFiles();
   }
 
   /** Where the key of `clientId` is written. */
@@ -70,12 +101,24 @@ export class FileSink implements SecretSink {
       this.ready = undefined;
       throw error;
     }
+    // Leftovers of a crash hold plaintext keys: gone at start-up, then swept now and then.
+    if (Date.now() - this.lastSweep >= this.staleTempMs) await this.removeStaleTempFiles();
     const target = this.pathFor(delivery.clientId);
-    const temp = join(this.dir, `.${randomUUID()}.tmp`);
+    const tempName = `.${randomUUID()}.tmp`;
+    this.inFlight.add(tempName);
+    try {
+      await this.write(join(this.dir, tempName), target, delivery.key);
+    } finally {
+      this.inFlight.delete(tempName);
+    }
+  }
+
+  /** Writes the key to `temp` (created with the final mode: never readable by others), then renames it over `target`. */
+  private async write(temp: string, target: string, key: string): Promise<void> {
     const handle = await open(temp, 'wx', this.mode);
     try {
       await handle.chmod(this.mode); // the umask may have narrowed it further; make it exact
-      await handle.writeFile(`${delivery.key}\n`, 'utf8');
+      await handle.writeFile(`${key}\n`, 'utf8');
       await handle.sync();
     } catch (error) {
       await handle.close().catch(() => undefined);

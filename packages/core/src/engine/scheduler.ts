@@ -137,6 +137,7 @@ export class Scheduler {
       summary: emptySummary(),
       stepsFailed: 0,
     };
+    await runStep(ctx, 'prepare sink', async () => this.config.sink?.prepare?.());
     await runStep(ctx, 'recover', () => recoverStaleRotations(ctx));
     await runStep(ctx, 'rotate', () => rotateDueKeys(ctx));
     await runStep(ctx, 'finalize', () => finalizeDueRotations(ctx));

@@ -55,6 +55,13 @@ export interface SecretSink {
    * valid until its grace ends, and is reported.
    */
   confirm?(check: DeliveryCheck): Promise<DeliveryStatus>;
+
+  /**
+   * Optional housekeeping at the start of every scheduler pass, e.g. `FileSink`
+   * removing temporary files (plaintext keys) that a crash left behind. A rejection
+   * is logged as a failed step; the pass goes on.
+   */
+  prepare?(): Promise<void>;
 }
 
 /** Waits `ms` milliseconds. Injected so tests never sleep. */

@@ -4,6 +4,7 @@ import type { ApiKeyHttpError } from './api-key-http-error.js';
 import { extractKey, type HttpRequestLike } from './extract-key.js';
 import type { HttpAuthConfig } from './http-options.js';
 import type { LimiterGate } from './limiter-gate.js';
+import { AUTHORIZATION, isRepeated } from './raw-headers.js';
 import type { ResponseConfig } from './responses.js';
 import {
   hasScopes,
@@ -53,8 +54,8 @@ export function authenticate(keyward: Keyward, request: HttpRequestLike, config:
 }
 
 /**
- * The common request, answered with the least work: `Authorization: Bearer <key>`,
- * no key header, and a key this connection presented last and had verified (the
+ * The common request, answered with the least work: one `Authorization: Bearer <key>`
+ * header, no key header, and a key this connection presented last and had verified (the
  * verifier's per-connection memo, compared in constant time). Such a token passed
  * `extractKey`'s syntax checks when it was first presented, so they are skipped;
  * anything else is `undefined` and takes the full path (which decides the same for
@@ -69,6 +70,8 @@ function repeatedBearer(keyward: Keyward, request: HttpRequestLike, config: Http
   if (typeof authorization !== 'string' || authorization.length > extraction.maxLength || !authorization.startsWith('Bearer '))
     return undefined;
   if (extraction.header !== undefined && headers[extraction.header] !== undefined) return undefined;
+  // A second Authorization header (which Node drops from `headers`) may carry another key: the full path decides.
+  if (isRepeated(request.rawHeaders, AUTHORIZATION)) return undefined;
   return keyward.verifyRepeat(authorization, 7, request, connection);
 }
 
@@ -84,8 +87,7 @@ function decided(
     return result.reason === 'malformed' ? counted(config.gate(keyward), request, error) : error;
   }
   if (config.scopes.length > 0 && !hasScopes(result, config.scopes)) return failed(insufficientScopeError(config, config.scopes));
-  // The clock is read only for a key in its grace period (the Deprecation header).
-  return { ok: true, key: result, headers: result.sunset === null ? undefined : validKeyHeaders(result, keyward.config.clock.now()) };
+  return { ok: true, key: result, headers: result.sunset === null ? undefined : validKeyHeaders(result) };
 }
 
 /** Counts a guess that needed no lookup (malformed credentials): `outcome`, or 429 once the source is over its budget. */

@@ -27,6 +27,16 @@ describe('extractKey', () => {
     expect(run({ authorization: [`Bearer ${KEY}`, `Bearer ${OTHER}`] })).toBe(TWO_KEYS);
   });
 
+  it('sees a second Authorization header that Node dropped from headers, through rawHeaders', () => {
+    const headers = { authorization: `Bearer ${KEY}` }; // what Node keeps: the first
+    const raw = (...values: string[]) => values.flatMap((v, i) => [i % 2 === 0 ? 'Authorization' : 'authorization', v]);
+    expect(extractKey({ headers, rawHeaders: raw(`Bearer ${KEY}`, `Bearer ${OTHER}`) }, base)).toBe(TWO_KEYS);
+    expect(extractKey({ headers, rawHeaders: raw(`Bearer ${KEY}`, 'Basic dXNlcg==') }, base)).toBe(NOT_BEARER);
+    expect(extractKey({ headers, rawHeaders: raw(`Bearer ${KEY}`, `bearer ${KEY}`) }, base)).toBe(KEY);
+    expect(extractKey({ headers, rawHeaders: ['Host', 'x', 'Authorization', `Bearer ${KEY}`] }, base)).toBe(KEY);
+    expect(extractKey({ headers, rawHeaders: raw(`Bearer ${KEY}`, `Bearer ${'k'.repeat(600)}`) }, base)).toBe(TOO_LONG);
+  });
+
   it('refuses an empty Bearer, another scheme, an empty key header and bad syntax', () => {
     expect(run({ authorization: 'Bearer' })).toBe(EMPTY_BEARER);
     expect(run({ authorization: 'Bearer    ' })).toBe(EMPTY_BEARER);

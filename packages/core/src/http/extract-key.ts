@@ -1,3 +1,5 @@
+import { AUTHORIZATION, repeatedValues } from './raw-headers.js';
+
 /** Request headers as Node (and every framework on it) exposes them: lower-case names. */
 export type HttpHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
 
@@ -9,6 +11,14 @@ export type HttpHeaders = Readonly<Record<string, string | readonly string[] | u
  */
 export interface HttpRequestLike {
   readonly headers: HttpHeaders;
+  /**
+   * The headers as received (Node's `req.rawHeaders`: name, value, name, value, …).
+   * Node keeps only the first of several `Authorization` headers; with this, two
+   * different keys in two `Authorization` headers are a 400, not the first key.
+   * Read only when an `Authorization` header is present; leave it out where the
+   * framework gives no such list.
+   */
+  readonly rawHeaders?: readonly string[] | undefined;
   readonly method?: string | undefined;
   /** Path without the query string (it goes into `key.rejected` events). */
   readonly path?: string | undefined;
@@ -76,9 +86,18 @@ function single(values: string | readonly string[], maxLength: number): string |
 
 function bearer(value: string | readonly string[], maxLength: number): string | MalformedCredentials {
   if (typeof value !== 'string') {
-    const distinct = new Set(value);
-    if (distinct.size > 1) return TWO_KEYS;
-    return bearer(value[0] ?? '', maxLength);
+    // Several Authorization headers: each must be a good Bearer value, all of the same key.
+    let found: string | undefined;
+    let total = 0;
+    for (const one of value) {
+      total += one.length;
+      if (total > maxLength) return TOO_LONG;
+      const key = bearer(one, maxLength);
+      if (typeof key !== 'string') return key;
+      if (found !== undefined && found !== key) return TWO_KEYS;
+      found = key;
+    }
+    return found ?? EMPTY_BEARER;
   }
   if (value.length > maxLength) return TOO_LONG;
   // The common case first: exactly `Bearer <token>` (Node has already stripped the
@@ -100,7 +119,8 @@ function bearer(value: string | readonly string[], maxLength: number): string | 
  * Finds the presented key: `Authorization: Bearer <key>` and/or the key header
  * (`X-API-Key`), or a custom extractor. Returns the key, `undefined` when none is
  * presented, or a `MalformedCredentials` for ambiguous input: two different keys
- * (the same key in both headers is fine), an empty Bearer, another Authorization
+ * (in both headers, or in two `Authorization` headers as `rawHeaders` shows them;
+ * the same key twice is fine), an empty Bearer, another Authorization
  * scheme, a header longer than `maxLength`. Nothing is guessed.
  */
 export function extractKey(request: HttpRequestLike, config: ExtractionConfig): string | undefined | MalformedCredentials {
@@ -115,7 +135,8 @@ export function extractKey(request: HttpRequestLike, config: ExtractionConfig): 
   if (config.bearer) {
     const authorization = headers.authorization;
     if (authorization !== undefined) {
-      const key = bearer(authorization, config.maxLength);
+      // Node drops every Authorization header after the first: the raw list has them all.
+      const key = bearer(repeatedValues(request.rawHeaders, AUTHORIZATION) ?? authorization, config.maxLength);
       if (typeof key !== 'string') return key;
       found = key;
     }

@@ -87,14 +87,21 @@ export function hasScopes(key: Pick<ValidKey, 'scopes'>, required: readonly stri
   return true;
 }
 
+/** RFC 9745 `Deprecation`: `@` and the Unix time, in seconds, the deprecation took effect. */
+export function deprecationHeader(at: number): string {
+  return `@${Math.floor(at / 1000)}`;
+}
+
 /**
  * Headers for an accepted key: the old key of a rotation, during grace, gets
  * `Sunset` (RFC 8594: the HTTP-date its grace ends) and `Deprecation` (RFC 9745:
- * deprecated as of now). `undefined` for every other key, so nothing is allocated.
+ * when the rotation started, the same on every response). `undefined` for every
+ * other key, so nothing is allocated.
  */
-export function validKeyHeaders(key: ValidKey, now: number): Readonly<Record<string, string>> | undefined {
+export function validKeyHeaders(key: ValidKey): Readonly<Record<string, string>> | undefined {
   if (key.sunset === null) return undefined;
-  return { Sunset: httpDate(key.sunset), Deprecation: `@${Math.floor(now / 1000)}` };
+  const sunset = httpDate(key.sunset);
+  return key.deprecatedAt === null ? { Sunset: sunset } : { Sunset: sunset, Deprecation: deprecationHeader(key.deprecatedAt) };
 }
 
 /** The response settings of the default options (`realm="api"`, Bearer): for helpers used without a config. */

@@ -5,7 +5,8 @@ import type { ValidKey } from '../verify-result.js';
 import { ApiKeyHttpError } from './api-key-http-error.js';
 import { httpDate } from './challenge.js';
 import { HttpErrorCodes as C } from './http-error-codes.js';
-import { invalidRequestError, type ResponseConfig, unavailableError } from './responses.js';
+import { IDEMPOTENCY_KEY, repeatedValues } from './raw-headers.js';
+import { deprecationHeader, invalidRequestError, type ResponseConfig, unavailableError } from './responses.js';
 
 /** The response of `POST …/rotate`: the new key (once), its fingerprint, and the old key's sunset. */
 export interface SelfRotationBody {
@@ -33,12 +34,21 @@ export interface SelfRotationResponse {
 
 const TOKEN = /^[\x20-\x7e]{1,255}$/;
 
-/** Reads the `Idempotency-Key` header (a bare or quoted string, 1–255 printable characters). */
-export function parseIdempotencyKey(config: ResponseConfig, value: string | readonly string[] | undefined): string | undefined {
+/**
+ * Reads the `Idempotency-Key` header (a bare or quoted string, 1–255 printable
+ * characters). Node joins two such headers `a` and `b` into `"a, b"`: pass the
+ * request's `rawHeaders` so that two different tokens are a 400, not one token.
+ */
+export function parseIdempotencyKey(
+  config: ResponseConfig,
+  header: string | readonly string[] | undefined,
+  rawHeaders?: readonly string[],
+): string | undefined {
+  const value = header === undefined ? undefined : (repeatedValues(rawHeaders, IDEMPOTENCY_KEY) ?? header);
   if (value === undefined) return undefined;
   if (typeof value !== 'string') {
     if (new Set(value).size !== 1) throw invalidRequestError(config, 'The request has several Idempotency-Key headers.');
-    return parseIdempotencyKey(config, value[0]);
+    return parseIdempotencyKey(config, value[0] as string);
   }
   let token = value.trim();
   if (token.length >= 2 && token.startsWith('"') && token.endsWith('"')) token = token.slice(1, -1);
@@ -76,9 +86,13 @@ export async function selfRotate(
   keyward: Keyward,
   key: ValidKey,
   config: ResponseConfig,
-  request: { readonly idempotencyKey?: string | readonly string[] | undefined },
+  request: {
+    readonly idempotencyKey?: string | readonly string[] | undefined;
+    /** The request's headers as received (Node's `req.rawHeaders`): shows a repeated `Idempotency-Key`. */
+    readonly rawHeaders?: readonly string[] | undefined;
+  },
 ): Promise<SelfRotationResponse> {
-  const idempotencyKey = parseIdempotencyKey(config, request.idempotencyKey);
+  const idempotencyKey = parseIdempotencyKey(config, request.idempotencyKey, request.rawHeaders);
   let result: Awaited<ReturnType<Keyward['rotate']>>;
   try {
     result = await keyward.rotate(key.clientId, {
@@ -93,7 +107,7 @@ export async function selfRotate(
   const headers: Record<string, string> = {
     'Cache-Control': 'no-store',
     Sunset: httpDate(result.graceUntil),
-    Deprecation: `@${Math.floor(keyward.config.clock.now() / 1000)}`,
+    Deprecation: deprecationHeader(result.startedAt),
   };
   if (result.replayed) headers['Idempotent-Replayed'] = 'true';
   const body: SelfRotationBody = {
