@@ -8,10 +8,13 @@ import type { KeyHasher } from './key-hash.js';
 import { fingerprintOf } from './key-hash.js';
 import type { KeyStore } from './key-store.js';
 import { refusalAt } from './lifecycle.js';
-import { errorFields, type Logger } from './logger.js';
-import { type KeyRecord, type LiveKey, needsRotationStart, toLiveKey } from './types.js';
+import type { Logger } from './logger.js';
+import type { LiveKey } from './types.js';
 import type { UsageRecorder } from './usage-recorder.js';
 import { type AttemptGate, GatedLookups } from './verify/attempt-gate.js';
+import { type ConnectionMemo, codesOf, type Entry, sameKey } from './verify/connection-memo.js';
+import { SharedLookup } from './verify/shared-lookup.js';
+import { snapshotContext } from './verify/snapshot-context.js';
 import {
   type InvalidKey,
   MALFORMED,
@@ -22,37 +25,6 @@ import {
   type VerifyResult,
   validResult,
 } from './verify-result.js';
-
-/**
- * The request facts as plain data for an event. An adapter may pass a lazy view of
- * its request (getters, read only here, on the rarer paths that emit), and an event
- * must not keep that alive or lose the facts when serialised.
- */
-function snapshotContext(context: VerifyContext | undefined): VerifyContext | undefined {
-  if (context === undefined) return undefined;
-  const { method, path, ip } = context;
-  return {
-    ...(method === undefined ? {} : { method }),
-    ...(path === undefined ? {} : { path }),
-    ...(ip === undefined ? {} : { ip }),
-  };
-}
-
-/** The shared cache did not answer within `cacheTimeout`. */
-const SLOW = Symbol('slow');
-
-/** One LRU entry: the key as last loaded, when, and its results built once. */
-interface Entry {
-  readonly key: LiveKey;
-  /** Set when the LRU lets go of the entry (invalidated, replaced, evicted): a connection memo must not use it. */
-  dropped: boolean;
-  readonly loadedAt: number;
-  /** Verifier epoch at load: an entry older than the last bus reset must be re-confirmed. */
-  readonly epoch: number;
-  readonly valid: VerifyResult;
-  refused: InvalidKey | undefined;
-  lastTouch: number;
-}
 
 export interface VerifierConfig {
   store: KeyStore;
@@ -77,44 +49,6 @@ export interface VerifierConfig {
 }
 
 /**
- * The last key one connection presented and the LRU entry it resolved to. Machine
- * clients send the same key on every request of a keep-alive connection; comparing
- * it with the last one (in constant time) skips the checksum, the SHA-256 and the
- * LRU lookup. The memo holds the plaintext only in this process's memory, as long
- * as the connection lives (its requests held it already), and it is never written
- * anywhere. It decides only while its entry is what the LRU would answer: not
- * dropped, within max age, confirmed since the last bus reset.
- */
-interface ConnectionMemo {
-  /** The key's UTF-16 code units: read per request, a typed array is cheaper to walk than a string. */
-  codes: Uint16Array;
-  entry: Entry;
-}
-
-function codesOf(key: string): Uint16Array {
-  const codes = new Uint16Array(key.length);
-  for (let i = 0; i < key.length; i++) codes[i] = key.charCodeAt(i);
-  return codes;
-}
-
-/**
- * True when `source` from `offset` on is the key `expected`, compared without an
- * early exit, so the time taken does not say how much of a guess matched the key
- * the connection presented before (behind a reverse proxy, one connection carries
- * many clients). Reading `source` in place spares the adapter a slice of its
- * header. Plain JavaScript: copying the header into a buffer for a native compare
- * (TextEncoder, Buffer, crypto.timingSafeEqual) measured no faster than this loop
- * over a typed array, and needs a scratch buffer or an allocation per request.
- */
-function sameKey(expected: Uint16Array, source: string, offset: number): boolean {
-  const length = expected.length;
-  if (source.length - offset !== length) return false;
-  let diff = 0;
-  for (let i = 0; i < length; i++) diff |= expected[i]! ^ source.charCodeAt(offset + i);
-  return diff === 0;
-}
-
-/**
  * The hot path (DESIGN.md): parse + checksum (no I/O for garbage) → hash → LRU →
  * shared cache → store, populating back up. Status is decided against the clock
  * on every call from the cached timestamps, never cached as a boolean.
@@ -130,8 +64,10 @@ export class Verifier {
   private readonly invalidatedAt: LRUCache<string, number>;
   private readonly connections: WeakMap<object, ConnectionMemo> | undefined;
   private readonly gated = new GatedLookups();
+  private readonly shared: SharedLookup;
 
   constructor(private readonly config: VerifierConfig) {
+    this.shared = new SharedLookup(config);
     this.lru = new LRUCache({
       max: config.lruMax,
       dispose: (entry) => {
@@ -364,109 +300,15 @@ export class Verifier {
     return pending;
   }
 
+  /** The shared cache or the store, behind the LRU; the answer is remembered unless a change overtook it. */
   private async lookup(keyHash: string, startEpoch: number): Promise<LiveKey | null> {
-    const { cache, store, logger, floor } = this.config;
-    let cacheFailed = false;
-    /** A shared-cache entry the change log cannot vouch for yet: used only if the store cannot be reached. */
-    let unchecked: LiveKey | undefined;
-    /** The shared cache's answer when it came too late to wait for: the store is asked meanwhile. */
-    let late: Promise<LiveKey | null> | undefined;
-    if (cache !== undefined) {
-      try {
-        const answer = this.askCache(cache, keyHash);
-        const cached = await answer.first;
-        if (cached === SLOW) late = answer.late;
-        else if (cached !== null) {
-          const trust = floor === undefined ? 'fresh' : floor.check(keyHash, cached.version);
-          if (trust === 'fresh') {
-            this.remember(keyHash, cached, startEpoch);
-            return cached;
-          }
-          // A 'stale' entry predates a change in the log (a writer that never reached the
-          // cache): never used. The store answers, and the fill below repairs the entry.
-          if (trust === 'unchecked') unchecked = cached;
-        }
-      } catch (error) {
-        cacheFailed = true;
-        logger.warn(
-          { ...errorFields(error), fingerprint: fingerprintOf(keyHash) },
-          'keyward: shared cache lookup failed; asking the store',
-        );
-      }
-    }
-    let record: Awaited<ReturnType<KeyStore['findKeyByHash']>>;
-    try {
-      record = await store.findKeyByHash(keyHash);
-    } catch (error) {
-      logger.error(
-        { ...errorFields(error), fingerprint: fingerprintOf(keyHash), cacheFailed, cacheEntryUnchecked: unchecked !== undefined },
-        unchecked === undefined
-          ? 'keyward: key store lookup failed; answering unavailable'
-          : 'keyward: key store lookup failed; deciding from the shared cache',
-      );
-      if (late !== undefined) unchecked = (await this.lateEntry(late, keyHash)) ?? unchecked;
-      if (unchecked !== undefined) {
-        this.remember(keyHash, unchecked, startEpoch);
-        return unchecked;
-      }
-      throw error;
-    }
-    if (late !== undefined) cacheFailed = true; // a cache that slow is not filled either
-    if (record === null) {
+    const key = await this.shared.find(keyHash);
+    if (key === null) {
       if (this.mayFill(keyHash, startEpoch)) this.negative.set(keyHash, this.config.clock.now() + this.config.negativeTtl);
       return null;
     }
-    const key = await this.liveKey(record);
     this.remember(keyHash, key, startEpoch);
-    if (cache !== undefined && !cacheFailed) {
-      cache.fill(key).catch((error: unknown) => {
-        logger.warn({ ...errorFields(error), fingerprint: key.fingerprint }, 'keyward: shared cache fill failed');
-      });
-    }
     return key;
-  }
-
-  /**
-   * Asks the shared cache, answering `SLOW` when it has not answered within
-   * `cacheTimeout` (a frozen or overloaded Redis): the caller then asks the store
-   * instead of waiting for Redis's own timeout, and may still use the late answer.
-   */
-  private askCache(
-    cache: SharedKeyCache,
-    keyHash: string,
-  ): { first: Promise<LiveKey | null | typeof SLOW>; late: Promise<LiveKey | null> } {
-    const late = cache.get(keyHash);
-    let timer: NodeJS.Timeout | undefined;
-    const slow = new Promise<typeof SLOW>((resolve) => {
-      timer = setTimeout(resolve, this.config.cacheTimeout, SLOW);
-    });
-    const first = Promise.race([late, slow]).finally(() => clearTimeout(timer));
-    late.catch(() => undefined); // if the race was lost, nobody else observes a rejection
-    return { first, late };
-  }
-
-  /** The late cache answer, once the store has failed: a decision unless the log knows it is stale. */
-  private async lateEntry(late: Promise<LiveKey | null>, keyHash: string): Promise<LiveKey | undefined> {
-    const entry = await late.catch(() => null);
-    if (entry === null) return undefined;
-    return this.config.floor?.check(keyHash, entry.version) === 'stale' ? undefined : entry;
-  }
-
-  /**
-   * The record as cached. An accepted key in grace also carries when its rotation
-   * started (the `Deprecation` time): one more read, only for such keys, on a miss. A
-   * failed read rejects like a failed key lookup (unavailable, never a guess).
-   */
-  private async liveKey(record: KeyRecord): Promise<LiveKey> {
-    if (!needsRotationStart(record)) return toLiveKey(record);
-    const { store, logger } = this.config;
-    try {
-      const rotation = await store.findRotation(record.rotationId);
-      return toLiveKey(record, rotation?.createdAt ?? null);
-    } catch (error) {
-      logger.error({ ...errorFields(error), fingerprint: record.fingerprint }, 'keyward: rotation lookup failed; answering unavailable');
-      throw error;
-    }
   }
 
   private mayFill(keyHash: string, startEpoch: number): boolean {
