@@ -190,7 +190,9 @@ describe.each(Object.keys(targets))('keyward CLI on %s, hardened', (name) => {
     expect(tick.stderr).toMatch(/failed: deliver via file: client undeliverable, key [0-9a-f]{8}, rotation [0-9a-f-]{36}: .*ENOTDIR/);
     expect(tick.stderr).toContain(`orphan: pending_without_rotation: client stray, key ${stray.fingerprint}`);
     // The file sink's own sweep (prepare) fails on the same path, so the pass says it did not complete.
-    expect(tick.stderr).toMatch(/(operation\(s\) failed in this pass|the pass did not complete every step) \((the failed steps are )?listed above\)/);
+    expect(tick.stderr).toMatch(
+      /(operation\(s\) failed in this pass|the pass did not complete every step) \((the failed steps are )?listed above\)/,
+    );
     expect(tick.stderr).not.toMatch(/sk_live_/);
     const json = JSON.parse((await run('--json', 'tick', '--rotate-before', '2d')).stdout);
     expect(json.problems).toContain(`orphan: pending_without_rotation: client stray, key ${stray.fingerprint}`);
