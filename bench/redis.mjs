@@ -83,7 +83,7 @@ function reportCommands({ rows, negativeTtlMs }, server) {
     .join(' | ');
   console.log(`    cross-check, commands the verifier's client sent (per case): ${sent}`);
   console.log(
-    '    Round trips = commands a client sent (HMGET = cache get, EVALSHA = cache fill); the TYPE/HSET/PEXPIRE in brackets run inside\n' +
+    '    Round trips = commands a client sent (HMGET = cache get, EVALSHA = cache fill; PING, the bus heartbeat every 200 ms, is not per verification and not counted); the TYPE/HSET/PEXPIRE in brackets run inside\n' +
       '    the fill script and are counted by Redis separately. The fill after a store lookup is not awaited by verify().',
   );
 }

@@ -13,8 +13,15 @@ import { callDelta, commandCalls } from './redis-server.mjs';
 /** Commands the cache's Lua script runs inside EVALSHA (INFO commandstats counts them too). */
 export const IN_SCRIPT = new Set(['type', 'pttl', 'hset', 'pexpire', 'del']);
 
-/** Round trips (commands a client sent) in a commandstats delta: everything but the in-script ones. */
-export const roundTrips = (delta) => Object.entries(delta).reduce((n, [name, calls]) => n + (IN_SCRIPT.has(name) ? 0 : calls), 0);
+/**
+ * Commands sent on a timer, not per verification: the bus subscriber's heartbeat PING (every
+ * `heartbeatInterval`, 200 ms, so a frozen Redis is noticed). Shown, not counted as round trips.
+ */
+export const ON_A_TIMER = new Set(['ping']);
+
+/** Round trips (commands a client sent per verification) in a commandstats delta: all but the in-script and timer ones. */
+export const roundTrips = (delta) =>
+  Object.entries(delta).reduce((n, [name, calls]) => n + (IN_SCRIPT.has(name) || ON_A_TIMER.has(name) ? 0 : calls), 0);
 
 const injected = (url) => {
   const client = new Redis(url, { enableOfflineQueue: false, lazyConnect: true });
