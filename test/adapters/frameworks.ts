@@ -1,17 +1,23 @@
-// App builders for the shared scenario list: the same small API on Express, Koa and
-// Nest (Express and Fastify platforms, guard per route or global).
+// App builders for the shared scenario list: the same small API on Express, Koa,
+// Fastify, Hono (on @hono/node-server) and Nest (Express and Fastify platforms,
+// guard per route or global).
 import 'reflect-metadata';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import { getRequestListener } from '@hono/node-server';
 import type { Keyward, ValidKey } from '@keyward/core';
 import { apiKeyRotationRouter, apiKeyAuth as expressAuth } from '@keyward/express';
+import { apiKeyAuth as fastifyAuth } from '@keyward/fastify';
+import { type ApiKeyEnv, apiKeyAuth as honoAuth, apiKeyRotation as honoRotation } from '@keyward/hono';
 import { apiKeyRotation, apiKeyAuth as koaAuth } from '@keyward/koa';
 import { ApiKey, ApiKeyGuard, ApiKeyModule, Public, Scopes } from '@keyward/nest';
 import { Controller, Get, type INestApplication, Module, type Type, UseGuards } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import express from 'express';
+import Fastify from 'fastify';
+import { Hono } from 'hono';
 import Koa from 'koa';
 
 export interface BuiltApp {
@@ -91,6 +97,37 @@ const koaApp: Framework = {
   },
 };
 
+const fastifyApp: Framework = {
+  name: 'fastify',
+  async build(keyward) {
+    const app = Fastify({ trustProxy: true });
+    await app.register(fastifyAuth, { keyward, rotation: true });
+    app.get('/health', { config: { apiKey: false } }, async () => ({ ok: true }));
+    app.get('/orders', async (request) => body(request.apiKey ?? undefined));
+    app.get('/admin', { config: { apiKey: { scopes: ['orders:write'] } } }, async (request) => body(request.apiKey ?? undefined));
+    app.get('/tamper', async (request) => tamper(request.apiKey ?? undefined));
+    await app.ready();
+    return { target: app.server, close: () => app.close() };
+  },
+};
+
+const honoApp: Framework = {
+  name: 'hono',
+  async build(keyward) {
+    // Hono has no `trust proxy`: the test's proxy header is read by `clientIp`.
+    const options = { keyward, clientIp: (c: { req: { header(name: string): string | undefined } }) => c.req.header('x-forwarded-for') };
+    const app = new Hono<ApiKeyEnv>();
+    const auth = honoAuth(options);
+    app.get('/health', (c) => c.json({ ok: true }));
+    app.post('/api-keys/rotate', honoRotation(options));
+    app.use(auth);
+    app.get('/orders', (c) => c.json(body(c.get('apiKey'))));
+    app.get('/admin', auth.requireScopes('orders:write'), (c) => c.json(body(c.get('apiKey'))));
+    app.get('/tamper', (c) => c.json(tamper(c.get('apiKey'))));
+    return { target: getRequestListener(app.fetch) as never, close: async () => {} };
+  },
+};
+
 function nestControllers(guardPerRoute: boolean): Type<unknown>[] {
   @Controller('orders')
   class OrdersController {
@@ -160,6 +197,8 @@ function nestApp(name: string, guard: 'route' | 'global', platform: 'express' | 
 export const FRAMEWORKS: readonly Framework[] = [
   expressApp,
   koaApp,
+  fastifyApp,
+  honoApp,
   nestApp('nest (express platform, guard per route)', 'route', 'express'),
   nestApp('nest (express platform, global APP_GUARD)', 'global', 'express'),
   nestApp('nest (fastify platform, global APP_GUARD)', 'global', 'fastify'),

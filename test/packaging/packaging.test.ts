@@ -9,7 +9,7 @@ import { installPacked, removeScratch, repoRoot, run } from '../support/scratch-
  * from TypeScript in both module modes). Needs `pnpm run build` first (`pnpm test` does it).
  */
 const root = repoRoot;
-const packages = ['core', 'sqlite', 'postgres', 'redis', 'env', 'express', 'koa', 'nest', 'prometheus'].filter((p) =>
+const packages = ['core', 'sqlite', 'postgres', 'redis', 'env', 'express', 'koa', 'fastify', 'hono', 'nest', 'prometheus'].filter((p) =>
   existsSync(join(root, 'packages', p, 'dist', 'index.js')),
 );
 
@@ -115,6 +115,64 @@ export async function check(key: string): Promise<string> {
   const result: VerifyResult = await keyward.verify(key);
   void store;
   return result.valid ? result.clientId : result.reason;
+}
+`,
+      );
+      const output = (() => {
+        try {
+          return run('node', [tsc, '-p', dir], dir);
+        } catch (error) {
+          return String((error as { stdout?: string }).stdout ?? error);
+        }
+      })();
+      expect(output, `TypeScript (${mode})`).toBe('');
+    }
+  });
+  it('type-checks the Fastify and Hono adapters from TypeScript in both module modes', () => {
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    for (const [mode, type] of [
+      ['commonjs', 'commonjs'],
+      ['nodenext', 'module'],
+    ] as const) {
+      const dir = join(scratch, `ts-adapters-${mode}`);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `ts-adapters-${mode}`, type }));
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            strict: true,
+            noEmit: true,
+            module: mode === 'commonjs' ? 'commonjs' : 'nodenext',
+            moduleResolution: mode === 'commonjs' ? 'node10' : 'nodenext',
+            target: 'es2022',
+            types: ['node'],
+            skipLibCheck: false,
+            // Fastify's own types (through pino) need it; Fastify's TypeScript guide sets it.
+            esModuleInterop: true,
+          },
+        }),
+      );
+      writeFileSync(
+        join(dir, 'index.ts'),
+        `import { createKeyward } from '@keyward/core';
+import { apiKeyAuth as fastifyAuth } from '@keyward/fastify';
+import { apiKeyAuth as honoAuth, type ApiKeyEnv } from '@keyward/hono';
+import Fastify from 'fastify';
+import { Hono } from 'hono';
+const keyward = createKeyward({ grace: '48h' });
+// The typed request shapes: request.apiKey and route config (Fastify), c.get('apiKey') (Hono).
+export function fastifyApp() {
+  const app = Fastify();
+  void app.register(fastifyAuth, { keyward });
+  app.get('/admin', { config: { apiKey: { scopes: ['admin'] } } }, async (request) => request.apiKey?.clientId ?? null);
+  return app;
+}
+export function honoApp() {
+  const app = new Hono<ApiKeyEnv>();
+  app.use(honoAuth({ keyward }));
+  app.get('/me', (c) => c.text(c.get('apiKey').clientId));
+  return app;
 }
 `,
       );
