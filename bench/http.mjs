@@ -22,9 +22,9 @@
 // and latency, each server reports its own CPU time, so CPU µs per request shows what auth
 // costs even when the load generator is the limit.
 // Ends with one line:
-//   RESULT express_ratio=… koa_ratio=… nest_ratio=…   (median over instances of median auth req/s / median baseline req/s)
+//   RESULT express_ratio=… koa_ratio=… nest_ratio=… fastify_ratio=… hono_ratio=…   (median over instances of median auth req/s / median baseline req/s)
 // Env: BENCH_INSTANCES (default 4), BENCH_ROUNDS (rounds per instance, default 6), BENCH_ROUND_MS (2000),
-// BENCH_WARMUP_MS (5000), BENCH_CONNECTIONS (10), BENCH_FRAMEWORKS (express,koa,nest), BENCH_MODES
+// BENCH_WARMUP_MS (5000), BENCH_CONNECTIONS (10), BENCH_FRAMEWORKS (express,koa,nest,fastify,hono), BENCH_MODES
 // (baseline,auth; also empty, noop, verify, core, idle and floor, see bench/lib/http-app.mjs),
 // BENCH_PIN (1), BENCH_CPU_PROF=<dir> (write a --cpu-prof of each server there, sampled every 50 µs).
 import { execFileSync } from 'node:child_process';
@@ -41,9 +41,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 2000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 5000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
-const FRAMEWORKS = (process.env.BENCH_FRAMEWORKS ?? 'express,koa,nest').split(',');
+const FRAMEWORKS = (process.env.BENCH_FRAMEWORKS ?? 'express,koa,nest,fastify,hono').split(',');
 const MODES = [...new Set(['baseline', 'auth', ...(process.env.BENCH_MODES ?? '').split(',').filter(Boolean)])];
-const GOALS = { express: 0.95, koa: 0.9, nest: 0.95 };
+const GOALS = { express: 0.95, koa: 0.9, nest: 0.95, fastify: 0.95, hono: 0.95 };
 const APP = fileURLToPath(new URL('./lib/http-app.mjs', import.meta.url));
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
 const PIN = process.env.BENCH_PIN !== '0';
@@ -221,7 +221,10 @@ async function main() {
   );
   if (PROFILE_DIR) console.log(`CPU profiles of the servers written to ${path.resolve(PROFILE_DIR)}`);
   const ratio = (name) => results.find((r) => r.framework === name)?.ratio.toFixed(3) ?? 'n/a';
-  console.log(`RESULT express_ratio=${ratio('express')} koa_ratio=${ratio('koa')} nest_ratio=${ratio('nest')}`);
+  console.log(
+    `RESULT express_ratio=${ratio('express')} koa_ratio=${ratio('koa')} nest_ratio=${ratio('nest')} ` +
+      `fastify_ratio=${ratio('fastify')} hono_ratio=${ratio('hono')}`,
+  );
 }
 
 async function cleanup() {

@@ -1,6 +1,6 @@
 // One hello-world server for bench/http.mjs, in its own process so that autocannon (in the
 // parent) and the server do not share an event loop.
-//   node bench/lib/http-app.mjs <express|koa|nest> <baseline|auth|noop|verify|core|floor> <sqlite file>
+//   node bench/lib/http-app.mjs <express|koa|nest|fastify|hono> <baseline|auth|noop|verify|core|floor> <sqlite file>
 // baseline: the app with a plain JSON route and nothing else. auth: the same app behind
 // keyward (`app.use(apiKeyAuth({ keyward }))`, or `ApiKeyModule.forRoot({ keyward,
 // globalGuard: true })` in Nest), with a SqliteStore on the given file. More, to see where
@@ -213,10 +213,49 @@ async function nest(kw) {
   return { port: app.getHttpServer().address().port, close: () => app.close() };
 }
 
-const apps = { express, koa, nest };
+/** Fastify and Hono: baseline, auth and empty only (the other modes dissect Express, Koa and Nest). */
+function onlyBasicModes(name) {
+  if (!['baseline', 'auth', 'empty', 'idle'].includes(mode)) throw new Error(`${name}: mode ${mode} is not built for it`);
+}
+
+async function fastify(kw) {
+  onlyBasicModes('fastify');
+  const { default: Fastify } = await import('fastify');
+  const app = Fastify();
+  if (mode === 'auth') {
+    const { apiKeyAuth } = await import('@keyward/fastify');
+    await app.register(apiKeyAuth, { keyward: kw.keyward });
+  } else if (mode === 'empty') {
+    app.addHook('onRequest', (_request, _reply, done) => done());
+  }
+  app.get('/', async () => BODY);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { port: app.server.address().port, close: () => app.close() };
+}
+
+async function hono(kw) {
+  onlyBasicModes('hono');
+  const { Hono } = await import('hono');
+  const { serve } = await import('@hono/node-server');
+  const app = new Hono();
+  if (mode === 'auth') {
+    const { apiKeyAuth } = await import('@keyward/hono');
+    app.use(apiKeyAuth({ keyward: kw.keyward }));
+  } else if (mode === 'empty') {
+    app.use(async (_c, next) => {
+      await next();
+    });
+  }
+  app.get('/', (c) => c.json(BODY));
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise((resolve) => server.once('listening', resolve));
+  return { port: server.address().port, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+const apps = { express, koa, nest, fastify, hono };
 try {
   if (!apps[framework] || !MODES.includes(mode))
-    throw new Error(`usage: http-app.mjs <express|koa|nest> <${MODES.join('|')}> <sqlite file>`);
+    throw new Error(`usage: http-app.mjs <express|koa|nest|fastify|hono> <${MODES.join('|')}> <sqlite file>`);
   const kw = ['auth', 'verify', 'core', 'floor', 'idle'].includes(mode) ? await makeKeyward() : undefined;
   const server = await apps[framework](kw);
   onParentMessages(

@@ -75,7 +75,7 @@ async function tourDatabase(): Promise<string> {
 }
 
 describe('examples', () => {
-  it.each(['express', 'koa', 'nest'])(
+  it.each(['express', 'koa', 'nest', 'fastify', 'hono'])(
     '%s: a port in use is a loud failure (exit 1, the reason on stderr), never "listening"',
     async (example) => {
       const blocker = await occupied();
@@ -147,7 +147,7 @@ describe('examples', () => {
     }
   });
 
-  it.each(['express', 'koa'])(
+  it.each(['express', 'koa', 'fastify', 'hono'])(
     '%s: alert lines are rate-limited (one per key, not one per request) and name the forwarded address',
     async (example) => {
       const db = await tourDatabase();

@@ -18,6 +18,9 @@ export interface ApiKeyVariables {
 
 export type ApiKeyEnv = { Variables: ApiKeyVariables };
 
+/** What Hono takes back from a middleware (a promise of a response, or of nothing). */
+type MiddlewareResult = ReturnType<MiddlewareHandler<ApiKeyEnv>>;
+
 /** The middleware, with its resolved config and a `requireScopes` bound to its realm and hook. */
 export interface ApiKeyAuthMiddleware extends MiddlewareHandler<ApiKeyEnv> {
   readonly config: HonoConfig;
@@ -33,14 +36,14 @@ function settle(config: HonoConfig, c: Context, outcome: AuthOutcome): Response 
 }
 
 function verified(config: HonoConfig, c: Context, keyward: Keyward): Response | undefined | Promise<Response | undefined> {
-  const outcome = authenticate(keyward, new HonoRequestView(c, config.clientIp), config.http);
+  const outcome = authenticate(keyward, new HonoRequestView(c, config), config.http);
   return outcome instanceof Promise ? outcome.then((o) => settle(config, c, o)) : settle(config, c, outcome);
 }
 
 /** Verifies `c`'s key: `undefined` when it passed (`c.get('apiKey')` set), else the error response. */
-export async function authenticateContext(config: HonoConfig, c: Context): Promise<Response | undefined> {
-  const keyward = await config.http.keyward();
-  return verified(config, c, keyward);
+export function authenticateContext(config: HonoConfig, c: Context): Response | undefined | Promise<Response | undefined> {
+  const keyward = config.http.keyward();
+  return keyward instanceof Promise ? keyward.then((k) => verified(config, c, k)) : verified(config, c, keyward);
 }
 
 /**
@@ -51,10 +54,11 @@ export async function authenticateContext(config: HonoConfig, c: Context): Promi
  */
 export function apiKeyAuth(options?: ApiKeyAuthOptions): ApiKeyAuthMiddleware {
   const config = resolveHonoOptions(options);
-  const middleware: MiddlewareHandler<ApiKeyEnv> = async (c, next: Next) => {
-    const refused = await authenticateContext(config, c);
-    if (refused !== undefined) return refused;
-    await next();
+  // Not an async function: a cached key is decided without a promise of ours.
+  const middleware: MiddlewareHandler<ApiKeyEnv> = (c, next: Next): MiddlewareResult => {
+    const refused = authenticateContext(config, c);
+    if (refused instanceof Promise) return refused.then((response): MiddlewareResult => (response ? Promise.resolve(response) : next()));
+    return refused === undefined ? next() : Promise.resolve(refused);
   };
   return Object.assign(middleware, {
     config,

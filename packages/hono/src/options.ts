@@ -1,4 +1,13 @@
-import { ErrorCodes, type HttpAuthConfig, type HttpAuthOptions, KeywardError, type OnErrorHook, resolveHttpOptions } from '@keyward/core';
+import {
+  ErrorCodes,
+  type FieldName,
+  fieldName,
+  type HttpAuthConfig,
+  type HttpAuthOptions,
+  KeywardError,
+  type OnErrorHook,
+  resolveHttpOptions,
+} from '@keyward/core';
 import { defaultAttemptLimiter, defaultKeyward } from '@keyward/env';
 import type { Context } from 'hono';
 
@@ -26,6 +35,8 @@ export interface HonoConfig {
   readonly http: HttpAuthConfig;
   readonly onError: HonoErrorHook;
   readonly clientIp: ((c: Context) => string | undefined) | undefined;
+  /** The key header's name, made once for the walk over Node's raw headers. */
+  readonly keyHeader: FieldName | undefined;
 }
 
 /** The error as a JSON response: status, headers, `{ error, message }`. */
@@ -42,9 +53,7 @@ export function resolveHonoOptions(options: ApiKeyAuthOptions = {}): HonoConfig 
   if (onError !== undefined && typeof onError !== 'function') throw invalidOption('onError', 'must be a function (error, c) => Response');
   if (clientIp !== undefined && typeof clientIp !== 'function')
     throw invalidOption('clientIp', 'must be a function (c) => string | undefined');
-  return {
-    http: resolveHttpOptions(http, { packageName: PKG, keyward: defaultKeyward, limiter: defaultAttemptLimiter }),
-    onError: onError ?? sendError,
-    clientIp,
-  };
+  const resolved = resolveHttpOptions(http, { packageName: PKG, keyward: defaultKeyward, limiter: defaultAttemptLimiter });
+  const { header } = resolved.extraction;
+  return { http: resolved, onError: onError ?? sendError, clientIp, keyHeader: header === undefined ? undefined : fieldName(header) };
 }

@@ -1,11 +1,13 @@
-import type { HttpHeaders, HttpRequestLike } from '@keyward/core';
+import { credentialHeaders, type HttpHeaders, type HttpRequestLike } from '@keyward/core';
 import type { Context } from 'hono';
+import type { HonoConfig } from './options.js';
 
 /** What `@hono/node-server` puts in `c.env`: Node's request (its `HttpBindings`). */
 interface NodeBindings {
   readonly incoming?: {
     readonly headers: HttpHeaders;
     readonly rawHeaders: readonly string[];
+    readonly method?: string | undefined;
     readonly socket?: { readonly remoteAddress?: string | undefined } | undefined;
   };
 }
@@ -39,13 +41,22 @@ export class HonoRequestView implements HttpRequestLike {
 
   constructor(
     private readonly c: Context,
-    private readonly clientIp: ((c: Context) => string | undefined) | undefined,
+    private readonly config: HonoConfig,
   ) {
     const node = nodeRequestOf(c);
-    this.headers = node?.headers ?? headersOf(c.req.raw.headers);
+    const { extraction } = config.http;
+    // On Node, only the credential fields, walked from the raw list: Node builds the whole
+    // `headers` object on first read, which the baseline app never pays for. A custom
+    // extractor may read any field, so it gets Node's object.
+    this.headers =
+      node === undefined
+        ? headersOf(c.req.raw.headers)
+        : extraction.extract === undefined
+          ? credentialHeaders(node.rawHeaders, extraction.bearer, config.keyHeader)
+          : node.headers;
     this.rawHeaders = node?.rawHeaders;
     this.connection = node?.socket;
-    this.method = c.req.method;
+    this.method = node?.method ?? c.req.method;
   }
 
   get path(): string {
@@ -53,7 +64,7 @@ export class HonoRequestView implements HttpRequestLike {
   }
 
   get ip(): string | undefined {
-    if (this.clientIp !== undefined) return this.clientIp(this.c);
+    if (this.config.clientIp !== undefined) return this.config.clientIp(this.c);
     return nodeRequestOf(this.c)?.socket?.remoteAddress;
   }
 }

@@ -14,6 +14,7 @@ export { type HttpErrorCode, HttpErrorCodes } from './http-error-codes.js';
 export { type HttpAuthConfig, type HttpAuthOptions, type HttpDefaults, resolveHttpOptions } from './http-options.js';
 export { keywardAttemptLimiter, LimiterGate } from './limiter-gate.js';
 export { NodeRequestView, type NodeStyleRequest, pathWithoutQuery, rawHeadersOf } from './node-request-view.js';
+export { credentialHeaders, type FieldName, fieldName } from './raw-headers.js';
 export { setRequestKey } from './request-key.js';
 export {
   DEFAULT_RESPONSE_CONFIG,

@@ -47,3 +47,29 @@ export function repeatedValues(rawHeaders: readonly string[] | undefined, field:
   for (let i = 0; i < raw.length; i += 2) if (matches(raw[i] as string, field)) values.push(raw[i + 1] ?? '');
   return values;
 }
+
+/**
+ * The credential headers of a request, read from `rawHeaders` as Node's `headers` would
+ * show them (the first `Authorization`; other repeated fields joined with `, `), and no
+ * other field. For a server that never builds `headers` itself (Hono on
+ * `@hono/node-server`): Node builds that object on first read, which costs a light
+ * framework ~1.5 µs per request.
+ */
+export function credentialHeaders(
+  rawHeaders: readonly string[],
+  bearer: boolean,
+  keyHeader: FieldName | undefined,
+): Readonly<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    const value = rawHeaders[i + 1] ?? '';
+    if (bearer && matches(name, AUTHORIZATION)) {
+      if (out.authorization === undefined) out.authorization = value;
+    } else if (keyHeader !== undefined && matches(name, keyHeader)) {
+      const before = out[keyHeader.lower];
+      out[keyHeader.lower] = before === undefined ? value : `${before}, ${value}`;
+    }
+  }
+  return out;
+}
