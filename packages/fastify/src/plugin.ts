@@ -48,6 +48,7 @@ function refuse(
 
 function settle(
   config: FastifyConfig,
+  setting: RouteApiKeyConfig | undefined,
   outcome: AuthOutcome,
   request: FastifyRequest,
   reply: FastifyReply,
@@ -59,7 +60,6 @@ function settle(
   }
   request.apiKey = outcome.key;
   if (outcome.headers !== undefined) reply.headers(outcome.headers);
-  const setting = routeSetting(request);
   if (setting !== undefined && setting !== false && setting.scopes !== undefined) {
     const error = scopeError(config.http, outcome.key, setting.scopes);
     if (error !== undefined) {
@@ -72,14 +72,15 @@ function settle(
 
 function verify(
   config: FastifyConfig,
+  setting: RouteApiKeyConfig | undefined,
   keyward: Keyward,
   request: FastifyRequest,
   reply: FastifyReply,
   done: HookHandlerDoneFunction,
 ): void | Promise<void> {
   const outcome = authenticate(keyward, new NodeRequestView(request), config.http);
-  if (outcome instanceof Promise) return outcome.then((o) => settle(config, o, request, reply, done));
-  settle(config, outcome, request, reply, done);
+  if (outcome instanceof Promise) return outcome.then((o) => settle(config, setting, o, request, reply, done));
+  settle(config, setting, outcome, request, reply, done);
 }
 
 /**
@@ -89,7 +90,9 @@ function verify(
  */
 function onRequestHook(config: FastifyConfig) {
   return function keywardOnRequest(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-    if (routeSetting(request) === false || config.isPublic(request)) {
+    // Read once: Fastify builds `routeOptions` anew on every read.
+    const setting = routeSetting(request);
+    if (setting === false || config.isPublic(request)) {
       done();
       return;
     }
@@ -98,8 +101,8 @@ function onRequestHook(config: FastifyConfig) {
       const keyward = config.http.keyward();
       pending =
         keyward instanceof Promise
-          ? keyward.then((k) => verify(config, k, request, reply, done))
-          : verify(config, keyward, request, reply, done);
+          ? keyward.then((k) => verify(config, setting, k, request, reply, done))
+          : verify(config, setting, keyward, request, reply, done);
     } catch (error) {
       done(error as Error);
       return;
