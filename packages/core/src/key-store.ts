@@ -103,6 +103,20 @@ export interface KeyChangeLog {
   trimChanges(before: number): Promise<number>;
 }
 
+/**
+ * Every key hash in the store, any status, in pages: how a process builds its
+ * known-keys filter (`KnownKeys`), so that unknown keys cost no lookup.
+ */
+export interface KeyHashScan {
+  /** Up to `limit` key hashes greater than `after` (`''` for the first page), in ascending order. */
+  scanKeyHashes(after: string, limit: number): Promise<string[]>;
+}
+
+/** True when `store` can list its key hashes (every store keyward ships can). */
+export function hasKeyHashScan(store: KeyStore): store is KeyStore & KeyHashScan {
+  return typeof (store as Partial<KeyHashScan>).scanKeyHashes === 'function';
+}
+
 /** True when `store` keeps a change log. */
 export function hasChangeLog(store: KeyStore): store is KeyStore & KeyChangeLog {
   const s = store as Partial<KeyChangeLog>;
@@ -155,4 +169,7 @@ export interface KeyStore {
   /** Optional: the change log (see `KeyChangeLog`). Every store keyward ships keeps one. */
   readChanges?(query: ChangeLogQuery): Promise<ChangeLogPage>;
   trimChanges?(before: number): Promise<number>;
+
+  /** Optional: every key hash in pages (see `KeyHashScan`). Every store keyward ships has it. */
+  scanKeyHashes?(after: string, limit: number): Promise<string[]>;
 }

@@ -4,7 +4,8 @@ import { VersionFloor } from './changes/version-floor.js';
 import { KeywardEmitter, type KeywardEventName, type KeywardListener, type VerifyContext } from './events.js';
 import { type IssuedKey, type IssueOptions, issueKey } from './issue-key.js';
 import { createKeyHasher } from './key-hash.js';
-import { hasChangeLog, type KeyStore } from './key-store.js';
+import { hasChangeLog, hasKeyHashScan, type KeyStore } from './key-store.js';
+import { KnownKeys, type KnownKeysStatus } from './known-keys/known-keys.js';
 import { type KeyView, viewKeys } from './lifecycle/effective-status.js';
 import { errorFields } from './logger.js';
 import type { OpsContext } from './ops-context.js';
@@ -33,6 +34,8 @@ export class Keyward {
   private readonly ops: OpsContext;
   /** Follows the store's change log (absent when the store keeps none, or `changes.interval: false`). */
   private readonly follower: ChangeFollower | undefined;
+  /** Which key hashes exist (absent without a followed change log, or with `knownKeys.filter: false`). */
+  private readonly knownKeys: KnownKeys | undefined;
   /** A bus or a change log to hear other processes' changes from: the first verify starts listening. */
   private readonly listens: boolean;
   private subscription: Promise<(() => Promise<void>) | undefined> | undefined;
@@ -46,6 +49,17 @@ export class Keyward {
     const follow = config.changesIntervalMs !== null && hasChangeLog(store);
     const floor = follow ? new VersionFloor(config.replayWindowMs, Math.max(100_000, config.lruMax), () => config.clock.now()) : undefined;
     this.usage = new UsageRecorder(config.store, config.logger, config.usageFlushMs);
+    // The filter is only as current as the change log that feeds it: without one, no filter.
+    if (follow && config.knownKeys !== null && hasKeyHashScan(store)) {
+      this.knownKeys = new KnownKeys({
+        store,
+        clock: config.clock,
+        logger: config.logger,
+        bitsPerKey: config.knownKeys.bitsPerKey,
+        lookupsPerSecond: config.knownKeys.lookupsPerSecond,
+        pageSize: 10_000,
+      });
+    }
     this.verifier = new Verifier({
       store: config.store,
       cache: config.cache,
@@ -63,13 +77,25 @@ export class Keyward {
       usageResolution: config.usageResolutionMs,
       perConnection: config.perConnection,
       floor,
+      knownKeys: this.knownKeys,
     });
     this.ops = { config, hasher, events: this.events, verifier: this.verifier };
     if (follow && floor !== undefined && hasChangeLog(store)) {
       const verifier = this.verifier;
+      const knownKeys = this.knownKeys;
       this.follower = new ChangeFollower({
         log: store,
-        target: { applyChange: (hash, version, deleted) => verifier.applyChange(hash, version, deleted), clear: () => verifier.clear() },
+        target: {
+          applyChange: (hash, version, deleted) => {
+            verifier.applyChange(hash, version, deleted);
+            if (deleted) knownKeys?.removed();
+            else knownKeys?.add(hash);
+          },
+          clear: () => {
+            verifier.clear();
+            knownKeys?.missed();
+          },
+        },
         floor,
         clock: config.clock,
         logger: config.logger,
@@ -222,6 +248,7 @@ export class Keyward {
     if (this.subscription !== undefined) return this.subscription;
     const follower = this.follower;
     void follower?.start();
+    this.knownKeys?.start();
     if (bus === undefined) {
       this.subscription = Promise.resolve(undefined);
       return this.subscription;
@@ -261,6 +288,22 @@ export class Keyward {
   }
 
   /**
+   * The known-keys filter: whether it decides yet, its size, memory and expected
+   * false-positive rate, what it ruled out and what its lookup budget did. `undefined`
+   * when there is none (see `knownKeys`).
+   */
+  knownKeysStatus(): KnownKeysStatus | undefined {
+    return this.knownKeys?.status();
+  }
+
+  /** Resolves when the known-keys filter decides (built from the store), at once when there is none. */
+  async knownKeysReady(): Promise<void> {
+    if (this.knownKeys === undefined) return;
+    if (this.subscription === undefined) this.subscribe();
+    await this.knownKeys.whenReady();
+  }
+
+  /**
    * Reads the change log now and resolves once every change committed before the call
    * has been applied to this process (a no-op when the log is not followed).
    */
@@ -275,6 +318,7 @@ export class Keyward {
   async close(): Promise<void> {
     await this.usage.close();
     await this.follower?.stop();
+    await this.knownKeys?.stop();
     const unsubscribe = await this.subscription;
     this.subscription = Promise.resolve(undefined);
     if (unsubscribe) await unsubscribe();

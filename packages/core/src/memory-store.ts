@@ -42,6 +42,13 @@ export class MemoryStore implements KeyStore {
     return this.keys.get(id) ?? null;
   }
 
+  async scanKeyHashes(after: string, limit: number): Promise<string[]> {
+    return [...this.idByHash.keys()]
+      .filter((hash) => hash > after)
+      .sort()
+      .slice(0, limit);
+  }
+
   async findKeysByFingerprint(prefix: string): Promise<KeyRecord[]> {
     return [...this.keys.values()]
       .filter((k) => k.fingerprint.startsWith(prefix.slice(0, 8)) && (prefix.length <= 8 || k.keyHash.startsWith(prefix)))

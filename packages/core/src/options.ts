@@ -71,6 +71,26 @@ export interface KeywardOptions {
     /** Changes older than this are trimmed from the log (each process trims once a minute). At least `replayWindow`. Default `1h`. */
     retention?: Duration;
   };
+  /**
+   * The known-keys filter: each process keeps a Bloom filter of every key hash in the
+   * store, built at start and kept current from the change log, so that a key no one
+   * was issued is refused without a store or Redis lookup (a flood of well-formed
+   * made-up keys costs the store nothing). Used when the change log is followed and the
+   * store can list its hashes (every store keyward ships can).
+   */
+  knownKeys?: {
+    /** `false` looks every unknown key up, as before. Default `true`. */
+    filter?: boolean;
+    /**
+     * Keys the filter rules out that are still checked against the store, per second per
+     * process: a key issued in another process a moment ago, before the change log
+     * brought it here. Halves each second of a flood (down to 1), back to full when the
+     * flood ends. `0`: a new key from elsewhere waits for the change log. Default 20.
+     */
+    lookupsPerSecond?: number;
+    /** Filter bits per key (8–64): more bits, fewer false positives. Default 16 (4 MiB at a million keys). */
+    bitsPerKey?: number;
+  };
   /** `last_used_at` bookkeeping. */
   lastUsed?: {
     /** How often collected uses are written to the store. Default `30s`. */
@@ -105,6 +125,8 @@ export interface KeywardConfig {
   changeRetentionMs: number;
   usageFlushMs: number;
   usageResolutionMs: number;
+  /** `null`: no known-keys filter. */
+  knownKeys: { lookupsPerSecond: number; bitsPerKey: number } | null;
 }
 
 function positiveInt(value: unknown, option: string, fallback: number): number {
@@ -164,6 +186,15 @@ export function resolveOptions(options: KeywardOptions = {}): KeywardConfig {
   const changeRetentionMs = parseDuration(changes.retention ?? '1h', 'changes.retention');
   if (changeRetentionMs < replayWindowMs)
     throw invalidOption('changes.retention', changes.retention, `must be at least changes.replayWindow (${replayWindowMs} ms)`);
+  const knownKeys = options.knownKeys ?? {};
+  if (typeof knownKeys !== 'object' || knownKeys === null) throw invalidOption('knownKeys', knownKeys, 'must be an object');
+  const lookupsPerSecond = knownKeys.lookupsPerSecond ?? 20;
+  if (typeof lookupsPerSecond !== 'number' || !Number.isInteger(lookupsPerSecond) || lookupsPerSecond < 0 || lookupsPerSecond > 100_000)
+    throw invalidOption('knownKeys.lookupsPerSecond', lookupsPerSecond, 'must be an integer from 0 to 100000');
+  const bitsPerKey = knownKeys.bitsPerKey ?? 16;
+  if (typeof bitsPerKey !== 'number' || !Number.isInteger(bitsPerKey) || bitsPerKey < 8 || bitsPerKey > 64)
+    throw invalidOption('knownKeys.bitsPerKey', bitsPerKey, 'must be an integer from 8 to 64');
+  const useFilter = booleanOption(knownKeys.filter, 'knownKeys.filter', true);
   return {
     store: store ?? new MemoryStore(),
     ownsStore: store === undefined,
@@ -187,5 +218,6 @@ export function resolveOptions(options: KeywardOptions = {}): KeywardConfig {
     changeRetentionMs,
     usageFlushMs: parseDuration(lastUsed.flushInterval ?? '30s', 'lastUsed.flushInterval'),
     usageResolutionMs: parseDuration(lastUsed.resolution ?? '60s', 'lastUsed.resolution'),
+    knownKeys: useFilter ? { lookupsPerSecond, bitsPerKey } : null,
   };
 }

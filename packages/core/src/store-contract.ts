@@ -4,7 +4,7 @@ import { verifyAuditRows } from './audit-chain.js';
 import { ErrorCodes } from './error-codes.js';
 import { generateKey } from './key-format.js';
 import { fingerprintOf, hashKey } from './key-hash.js';
-import { hasChangeLog, type KeyChangeLog, type KeyStore } from './key-store.js';
+import { hasChangeLog, hasKeyHashScan, type KeyChangeLog, type KeyStore } from './key-store.js';
 import type { AuditEntry, KeyRecord, RotationRecord } from './types.js';
 import { immutableResultContract } from './verify/immutable-result-contract.js';
 
@@ -378,6 +378,33 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
         expect(await store.findKeyById(key.id)).toBeNull();
         expect(await store.findKeyByHash(key.keyHash)).toBeNull();
         expect(await store.listAudit({})).toHaveLength(1);
+      });
+    });
+
+    describe('key hash scan', () => {
+      it('pages through every key hash of any status in ascending order, and forgets purged ones', async () => {
+        // Every store keyward ships scans (the known-keys filter needs it).
+        expect(hasKeyHashScan(store)).toBe(true);
+        if (!hasKeyHashScan(store)) return;
+        const keys = ['active', 'pending', 'inactive', 'revoked', 'active'].map((status, i) =>
+          makeKeyRecord({ status: status as KeyRecord['status'], clientId: `scan-${i}` }),
+        );
+        for (const key of keys) await store.commit({ at: T0, insertKeys: [key] });
+        const sorted = keys.map((k) => k.keyHash).sort();
+        const pages: string[][] = [];
+        let after = '';
+        for (;;) {
+          const page = await store.scanKeyHashes(after, 2);
+          pages.push(page);
+          if (page.length < 2) break;
+          after = page[page.length - 1] as string;
+        }
+        expect(pages.flat()).toEqual(sorted);
+        expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);
+        expect(await store.scanKeyHashes(sorted[4] as string, 10)).toEqual([]);
+        const revoked = keys[3] as KeyRecord;
+        await store.commit({ at: T0, deleteKeys: [{ id: revoked.id, expectedVersion: 1 }] });
+        expect(await store.scanKeyHashes('', 10)).toEqual(sorted.filter((h) => h !== revoked.keyHash));
       });
     });
 

@@ -7,6 +7,7 @@ import { checkKeyFormat } from './key-format.js';
 import type { KeyHasher } from './key-hash.js';
 import { fingerprintOf } from './key-hash.js';
 import type { KeyStore } from './key-store.js';
+import type { KnownKeys } from './known-keys/known-keys.js';
 import { refusalAt } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import type { LiveKey } from './types.js';
@@ -46,6 +47,8 @@ export interface VerifierConfig {
   floor?: VersionFloor;
   /** How long a lookup waits for the shared cache before asking the store as well (ms). */
   cacheTimeout: number;
+  /** Which key hashes exist (a filter kept from the change log): rules out unknown keys without I/O. */
+  knownKeys?: KnownKeys;
 }
 
 /**
@@ -110,19 +113,31 @@ export class Verifier {
       return this.decide(entry, now, context);
     }
     const negativeUntil = this.negative.get(keyHash);
-    const remembered = negativeUntil !== undefined && now < negativeUntil;
+    let remembered = negativeUntil !== undefined && now < negativeUntil;
+    const unheld = entry === undefined && !this.invalidatedAt.has(keyHash) && !this.inflight.has(keyHash);
+    // The known-keys filter (known-keys/): a hash no key has is unknown without I/O,
+    // unless its lookup budget allows a check (a key issued elsewhere, not yet heard).
+    let ruledOut = false;
+    if (!remembered && unheld && this.config.knownKeys !== undefined) {
+      const verdict = this.config.knownKeys.check(keyHash);
+      remembered = verdict === 'refuse';
+      ruledOut = verdict === 'lookup';
+    }
     // The failed-attempt gate (verify/attempt-gate.ts): asked only for a hash this process does not know.
-    if (gate !== undefined && entry === undefined && !this.invalidatedAt.has(keyHash) && !this.inflight.has(keyHash)) {
+    if (gate !== undefined && unheld) {
       return this.gated.run(
         keyHash,
         gate,
         context,
-        () => (remembered ? this.unknown(keyHash, now, context) : this.miss(presented as string, keyHash, now, context, entry, connection)),
+        () =>
+          remembered
+            ? this.unknown(keyHash, now, context)
+            : this.miss(presented as string, keyHash, now, context, entry, connection, ruledOut),
         () => this.verifyFast(presented, context, connection, gate),
       );
     }
     if (remembered) return this.unknown(keyHash, now, context);
-    return this.miss(presented as string, keyHash, now, context, entry, connection);
+    return this.miss(presented as string, keyHash, now, context, entry, connection, ruledOut);
   }
 
   /**
@@ -184,6 +199,8 @@ export class Verifier {
    */
   committed(keyHash: string, status: string, version: number): void {
     this.config.floor?.raise(keyHash, status, version);
+    // A key issued here works here at once, whatever the change log's pace.
+    if (status !== 'deleted') this.config.knownKeys?.add(keyHash);
     this.invalidate(keyHash);
   }
 
@@ -263,10 +280,12 @@ export class Verifier {
     context: VerifyContext | undefined,
     stale: Entry | undefined,
     connection: object | undefined,
+    ruledOut = false,
   ): Promise<VerifyResult> {
     let key: LiveKey | null;
     try {
       key = await this.load(keyHash);
+      if (ruledOut && key !== null) this.config.knownKeys?.foundRuledOut(keyHash);
     } catch {
       // Nothing reachable: an entry within its max age (unconfirmed since a bus
       // reset) still decides; anything else fails closed.

@@ -109,6 +109,15 @@ export class PostgresStore implements KeyStore {
     return rows[0] ? keyFromRow(rows[0]) : null;
   }
 
+  async scanKeyHashes(after: string, limit: number): Promise<string[]> {
+    // key_hash is UNIQUE: its index gives the order and the start of each page.
+    const rows = await this.query('scanKeyHashes', {
+      text: `SELECT key_hash FROM ${this.names.keys} WHERE key_hash > $1 ORDER BY key_hash LIMIT $2`,
+      values: [after, limit],
+    });
+    return rows.map((r) => r.key_hash as string);
+  }
+
   async findKeysByFingerprint(prefix: string): Promise<KeyRecord[]> {
     const rows = await this.query('findKeysByFingerprint', {
       // A prefix longer than a fingerprint goes on into the hash (colliding fingerprints).

@@ -36,6 +36,11 @@ export function findKeyBy(sql: StatementCache, column: 'key_hash' | 'id', value:
   return row === undefined ? null : keyFromRow(row);
 }
 
+export function scanKeyHashes(sql: StatementCache, after: string, limit: number): string[] {
+  // key_hash is UNIQUE: its index gives the order and the start of each page.
+  return sql.get('SELECT key_hash FROM keys WHERE key_hash > ? ORDER BY key_hash LIMIT ?').pluck().all(after, limit) as string[];
+}
+
 export function findKeysByFingerprint(sql: StatementCache, prefix: string): KeyRecord[] {
   // The range lets the fingerprint index narrow the scan; substr() makes the match exact.
   // A prefix longer than a fingerprint goes on into the hash (colliding fingerprints).

@@ -97,6 +97,10 @@ export class SqliteStore implements KeyStore {
     return this.run('findKeyById', (sql) => q.findKeyBy(sql, 'id', id));
   }
 
+  scanKeyHashes(after: string, limit: number): Promise<string[]> {
+    return this.run('scanKeyHashes', (sql) => q.scanKeyHashes(sql, after, limit));
+  }
+
   findKeysByFingerprint(prefix: string): Promise<KeyRecord[]> {
     return this.run('findKeysByFingerprint', (sql) => q.findKeysByFingerprint(sql, prefix));
   }
