@@ -121,6 +121,28 @@ describe('createMetrics', () => {
     expect(checkExposition(await registry.metrics()).get('keyward_keys{status="active"}')).toBe(2);
   });
 
+  it('shows the known-keys filter: ready, keys, bytes, false-positive rate, what it ruled out; and the change log position', async () => {
+    const keyward = createKeyward({ store: new MemoryStore() });
+    const registry = new Registry();
+    const metrics = createMetrics(keyward, { registry, prefix: 'kw_' });
+    await keyward.issue('acme');
+    await keyward.knownKeysReady();
+    await keyward.catchUp();
+    const foreign = await createKeyward().issue('elsewhere');
+    await keyward.verify(foreign.key);
+    const samples = checkExposition(await registry.metrics());
+    expect(samples.get('kw_known_keys_filter_ready')).toBe(1);
+    expect(samples.get('kw_known_keys_filter_keys')).toBe(1);
+    expect(samples.get('kw_known_keys_filter_bytes')).toBeGreaterThan(0);
+    expect(samples.get('kw_known_keys_filter_false_positive_rate')).toBeLessThan(0.001);
+    expect(samples.get('kw_known_keys_ruled_out')).toBe(1);
+    expect(samples.get('kw_known_keys_budget_lookups')).toBe(1);
+    expect(samples.get('kw_change_log_last_seq')).toBe(1);
+    expect(samples.get('kw_change_log_read_age_seconds')).toBeGreaterThanOrEqual(0);
+    metrics.close();
+    await keyward.close();
+  });
+
   it('validates options and never mutates them', () => {
     const keyward = createKeyward();
     expect(() => createMetrics(keyward, { prefix: '9bad', registry: new Registry() })).toThrow(

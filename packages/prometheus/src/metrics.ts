@@ -67,6 +67,40 @@ export function createMetrics(keyward: Keyward, options: MetricsOptions = {}): K
     help: 'Wall time of the last scheduler pass.',
     registers,
   });
+  // The known-keys filter (issue 16) and the change log that feeds it: read on scrape.
+  const gauge = (name: string, help: string, read: () => number | undefined) =>
+    new Gauge({
+      name: `${prefix}${name}`,
+      help,
+      registers,
+      collect() {
+        const value = read();
+        if (value !== undefined) this.set(value);
+      },
+    });
+  const filterGauges = [
+    gauge('known_keys_filter_ready', '1 when the known-keys filter decides (unknown keys cost no lookup), else 0.', () =>
+      keyward.knownKeysStatus() === undefined ? undefined : Number(keyward.knownKeysStatus()?.ready),
+    ),
+    gauge('known_keys_filter_keys', 'Key hashes in the known-keys filter.', () => keyward.knownKeysStatus()?.keys),
+    gauge('known_keys_filter_bytes', 'Memory of the known-keys filter.', () => keyward.knownKeysStatus()?.bytes),
+    gauge(
+      'known_keys_filter_false_positive_rate',
+      'Expected share of made-up keys the filter lets through to a lookup.',
+      () => keyward.knownKeysStatus()?.falsePositiveRate,
+    ),
+    gauge('known_keys_ruled_out', 'Keys the filter ruled out since start (a counter read on scrape).', () => keyward.knownKeysStatus()?.ruledOut),
+    gauge(
+      'known_keys_budget_lookups',
+      'Ruled-out keys looked up anyway on the lookup budget since start (a counter read on scrape).',
+      () => keyward.knownKeysStatus()?.budget.spent,
+    ),
+    gauge('change_log_last_seq', 'The last change-log position this process applied.', () => keyward.changeLogStatus()?.lastSeq),
+    gauge('change_log_read_age_seconds', 'Seconds since this process last read the change log: how far behind its filter and caches may be.', () => {
+      const at = keyward.changeLogStatus()?.lastReadAt;
+      return at === undefined || at === null ? undefined : Math.max(0, (keyward.config.clock.now() - at) / 1000);
+    }),
+  ];
   const passes = counter('scheduler_passes_total', 'Scheduler passes, by outcome (ok, failed, skipped_locked).', ['outcome']);
   lastSuccess.set(0);
 
@@ -118,6 +152,7 @@ export function createMetrics(keyward: Keyward, options: MetricsOptions = {}): K
     orphans,
     lastSuccess,
     lastDuration,
+    ...filterGauges,
     passes,
   ];
   return {

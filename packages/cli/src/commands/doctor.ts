@@ -19,6 +19,7 @@ export function registerDoctor(program: Command, run: CommandContext['run']): vo
           const target = parseDatabaseUrl(connection.env.KEYWARD_DATABASE_URL);
           const where = target.kind === 'sqlite' ? `SQLite ${target.path}` : `PostgreSQL ${describeValue(target.connectionString)}`;
           checks.push(...(await databaseChecks(keyward, where)));
+          if (checks.every((c) => c.ok)) checks.push(await knownKeysCheck(keyward));
           if (target.kind === 'postgres') checks.push(await postgresClock(target.connectionString));
           const redisUrl = parseRedisUrl(connection.env.KEYWARD_REDIS_URL);
           if (redisUrl === undefined)
@@ -36,6 +37,32 @@ export function registerDoctor(program: Command, run: CommandContext['run']): vo
         { migrate: false },
       ),
     );
+}
+
+/**
+ * The known-keys filter as each app process builds it at start (this process builds
+ * one the same way): its size, memory, false-positive rate and build time, so an
+ * operator sees what a flood of made-up keys would meet.
+ */
+async function knownKeysCheck(keyward: CommandContext['keyward']): Promise<Check> {
+  if (keyward.knownKeysStatus() === undefined)
+    return { name: 'filter', ok: true, detail: 'known-keys filter off (knownKeys.filter false, or no change log)' };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(resolve, 10_000, 'timeout');
+  });
+  const ready = await Promise.race([keyward.knownKeysReady().then(() => 'ready' as const), timeout]);
+  clearTimeout(timer);
+  const status = keyward.knownKeysStatus();
+  if (ready === 'timeout' || status === undefined || !status.ready)
+    return { name: 'filter', ok: false, detail: 'could not build the known-keys filter within 10 s: every unknown key would cost a store lookup' };
+  const mib = (status.bytes / 1024 / 1024).toFixed(2);
+  const rate = (status.falsePositiveRate * 100).toPrecision(2);
+  return {
+    name: 'filter',
+    ok: true,
+    detail: `known-keys filter: ${status.keys} key(s) in ${mib} MiB, built in ${status.buildMs} ms; ${rate} % of made-up keys would reach the store`,
+  };
 }
 
 function skewCheck(server: string, serverMs: number, before: number, after: number): Check {
