@@ -89,17 +89,25 @@ export function createMetrics(keyward: Keyward, options: MetricsOptions = {}): K
       'Expected share of made-up keys the filter lets through to a lookup.',
       () => keyward.knownKeysStatus()?.falsePositiveRate,
     ),
-    gauge('known_keys_ruled_out', 'Keys the filter ruled out since start (a counter read on scrape).', () => keyward.knownKeysStatus()?.ruledOut),
+    gauge(
+      'known_keys_ruled_out',
+      'Keys the filter ruled out since start (a counter read on scrape).',
+      () => keyward.knownKeysStatus()?.ruledOut,
+    ),
     gauge(
       'known_keys_budget_lookups',
       'Ruled-out keys looked up anyway on the lookup budget since start (a counter read on scrape).',
       () => keyward.knownKeysStatus()?.budget.spent,
     ),
     gauge('change_log_last_seq', 'The last change-log position this process applied.', () => keyward.changeLogStatus()?.lastSeq),
-    gauge('change_log_read_age_seconds', 'Seconds since this process last read the change log: how far behind its filter and caches may be.', () => {
-      const at = keyward.changeLogStatus()?.lastReadAt;
-      return at === undefined || at === null ? undefined : Math.max(0, (keyward.config.clock.now() - at) / 1000);
-    }),
+    gauge(
+      'change_log_read_age_seconds',
+      'Seconds since this process last read the change log: how far behind its filter and caches may be.',
+      () => {
+        const at = keyward.changeLogStatus()?.lastReadAt;
+        return at === undefined || at === null ? undefined : Math.max(0, (keyward.config.clock.now() - at) / 1000);
+      },
+    ),
   ];
   const passes = counter('scheduler_passes_total', 'Scheduler passes, by outcome (ok, failed, skipped_locked).', ['outcome']);
   lastSuccess.set(0);

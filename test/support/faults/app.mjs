@@ -3,12 +3,21 @@
 // once listening. For the tests and bench:faults it also counts the store's key lookups
 // (GET /__lookups, unauthenticated), and with FAULTS_BASELINE=1 it runs keyward as it was
 // before the change log was followed (`changes.interval: false`: the bus alone).
+// For the flood tests and bench:flood: GET /__filter answers the known-keys filter's and the
+// change log's status; FAULTS_LIMITER=off runs without the failed-attempt limiter (a botnet
+// with more addresses than any limiter budget), FAULTS_FILTER=off without the filter.
 import { createKeywardFromEnv, defaultAttemptLimiter, defaultKeyward } from '@keyward/env';
 import { apiKeyAuth } from '@keyward/express';
 import express from 'express';
 
 const baseline = process.env.FAULTS_BASELINE === '1';
-const keyward = baseline ? await createKeywardFromEnv({ changes: { interval: false } }) : await defaultKeyward();
+const noFilter = process.env.FAULTS_FILTER === 'off';
+const noLimiter = process.env.FAULTS_LIMITER === 'off';
+const keyward = baseline
+  ? await createKeywardFromEnv({ changes: { interval: false } })
+  : noFilter
+    ? await createKeywardFromEnv({ knownKeys: { filter: false } })
+    : await defaultKeyward();
 let lookups = 0;
 let unknownLookups = 0; // lookups that found nothing: what a flood of unknown keys costs the store
 const store = keyward.store;
@@ -27,7 +36,11 @@ store.findKeyByHash = (hash) => {
 
 const app = express();
 app.get('/__lookups', (_req, res) => res.json({ lookups, unknownLookups }));
-app.use(baseline ? apiKeyAuth({ keyward, limiter: defaultAttemptLimiter() }) : apiKeyAuth());
+app.get('/__filter', (_req, res) => res.json({ filter: keyward.knownKeysStatus() ?? null, changes: keyward.changeLogStatus() ?? null }));
+const limiter = noLimiter ? false : defaultAttemptLimiter();
+app.use(baseline || noFilter || noLimiter ? apiKeyAuth({ keyward, limiter }) : apiKeyAuth());
+// Build the filter and follow the log before the first request, as a production app would.
+keyward.subscribe();
 app.get('/orders', (req, res) => {
   res.json({ client: req.apiKey.clientId });
 });

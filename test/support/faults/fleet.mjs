@@ -42,7 +42,7 @@ export async function startApps(count, env) {
         apps.map(
           ({ child }) =>
             new Promise((resolve) => {
-              if (child.exitCode !== null) return resolve();
+              if (child.exitCode !== null || child.signalCode !== null) return resolve(); // stopped already
               child.once('exit', resolve);
               child.kill('SIGKILL');
             }),

@@ -55,7 +55,11 @@ async function knownKeysCheck(keyward: CommandContext['keyward']): Promise<Check
   clearTimeout(timer);
   const status = keyward.knownKeysStatus();
   if (ready === 'timeout' || status === undefined || !status.ready)
-    return { name: 'filter', ok: false, detail: 'could not build the known-keys filter within 10 s: every unknown key would cost a store lookup' };
+    return {
+      name: 'filter',
+      ok: false,
+      detail: 'could not build the known-keys filter within 10 s: every unknown key would cost a store lookup',
+    };
   const mib = (status.bytes / 1024 / 1024).toFixed(2);
   const rate = (status.falsePositiveRate * 100).toPrecision(2);
   return {
