@@ -25,9 +25,11 @@ export {
   type ChangeLogPage,
   type ChangeLogQuery,
   hasChangeLog,
+  hasKeyHashScan,
   type KeyChange,
   type KeyChangeEntry,
   type KeyChangeLog,
+  type KeyHashScan,
   type KeyQuery,
   type KeyStore,
   type RotationQuery,
@@ -35,6 +37,9 @@ export {
   type WriteBatch,
 } from './key-store.js';
 export { createKeyward, Keyward } from './keyward.js';
+export { DEFAULT_BITS_PER_KEY, HashFilter } from './known-keys/hash-filter.js';
+export { KnownKeys, type KnownKeysConfig, type KnownKeysStatus } from './known-keys/known-keys.js';
+export type { LookupBudgetStatus } from './known-keys/lookup-budget.js';
 export { type EffectiveStatus, effectiveStatus, type KeyView, viewKeys } from './lifecycle/effective-status.js';
 export { assertTransition, canTransition, type RefusalReason, refusalAt } from './lifecycle.js';
 export { type Logger, silentLogger } from './logger.js';

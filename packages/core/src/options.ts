@@ -84,7 +84,7 @@ export interface KeywardOptions {
     /**
      * Keys the filter rules out that are still checked against the store, per second per
      * process: a key issued in another process a moment ago, before the change log
-     * brought it here. Halves each second of a flood (down to 1), back to full when the
+     * brought it here. Halves each second of a flood (down to 0), back to full when the
      * flood ends. `0`: a new key from elsewhere waits for the change log. Default 20.
      */
     lookupsPerSecond?: number;

@@ -1,6 +1,6 @@
 /** What the budget has done, for `KnownKeys.status()` and the Prometheus gauges. */
 export interface LookupBudgetStatus {
-  /** Lookups per second the budget allows now (falls under a flood, see `LookupBudget`). */
+  /** Lookups per second the budget allows now (falls to 0 under a flood, see `LookupBudget`). */
   readonly perSecond: number;
   /** Ruled-out keys looked up anyway (the budget allowed it). */
   readonly spent: number;
@@ -13,20 +13,22 @@ export interface LookupBudgetStatus {
  * issued a moment ago in another process is in the store before this process's
  * filter hears of it from the change log, so it must not be refused for long.
  *
- * A token bucket of `perSecond` (also its burst). Under a flood the bucket is always
- * empty and its lookups all find nothing: each second that ran dry with no lookup
- * finding a key halves the rate, down to one per second, so a sustained flood costs
- * the store about one query a second per process. A lookup that finds a key, or a
- * second that did not run dry, restores the full rate (doubling back). A key issued
- * elsewhere during a flood is then accepted once the change log reaches this process
- * (`changes.interval`), not through the budget.
+ * A token bucket of `perSecond` (also its burst). A second with more ruled-out keys
+ * than `perSecond` in which no lookup found a key is a flood: it halves the rate
+ * (20, 10, 5, 2, 1, 0), so a flood that goes on costs the store nothing after a few
+ * seconds. A lookup that finds a key restores the full rate; a second with at most
+ * `perSecond` ruled-out keys doubles it back (from 1 when it was 0), and a second
+ * with none at all restores it. During a flood a key issued
+ * elsewhere is accepted once the change log reaches this process (`changes.interval`),
+ * not through the budget.
  */
 export class LookupBudget {
   private tokens: number;
   private rate: number;
   private refilledAt: number;
   private windowStart: number;
-  private ranDry = false;
+  /** Ruled-out keys in the current one-second window. */
+  private asked = 0;
   private found = false;
   private spent = 0;
   private refused = 0;
@@ -48,6 +50,7 @@ export class LookupBudget {
       return false;
     }
     this.adapt(now);
+    this.asked++;
     const elapsed = Math.max(0, now - this.refilledAt);
     this.tokens = Math.min(this.perSecond, this.tokens + (elapsed * this.rate) / 1000);
     this.refilledAt = now;
@@ -56,7 +59,6 @@ export class LookupBudget {
       this.spent++;
       return true;
     }
-    this.ranDry = true;
     this.refused++;
     return false;
   }
@@ -71,14 +73,14 @@ export class LookupBudget {
     return { perSecond: this.rate, spent: this.spent, refused: this.refused };
   }
 
-  /** Once a second: halve the rate after a dry second of misses, else double it back. */
+  /** Once a second: halve the rate after a flooded second, else double it back. */
   private adapt(now: number): void {
     if (now - this.windowStart < 1000) return;
     // More than a second since the window ended: a second with no take at all, not a flood.
     if (now - this.windowStart >= 2000) this.rate = this.perSecond;
-    else if (this.ranDry && !this.found) this.rate = Math.max(1, this.rate / 2);
-    else this.rate = Math.min(this.perSecond, this.rate * 2);
-    this.ranDry = false;
+    else if (this.asked > this.perSecond && !this.found) this.rate = Math.floor(this.rate / 2);
+    else this.rate = Math.min(this.perSecond, Math.max(1, this.rate * 2));
+    this.asked = 0;
     this.found = false;
     this.windowStart = now;
   }
