@@ -321,10 +321,11 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
       key: expect.stringMatching(/^sk_live_/),
       fingerprint: expect.stringMatching(/^[0-9a-f]{8}$/),
       oldFingerprint: issued.fingerprint,
-      sunset: new Date(clock.now() + 48 * HOUR).toISOString(),
+      // Grace from first use (the self-service default): until then, the latest end (maxWait, 7d).
+      sunset: new Date(clock.now() + 7 * 24 * HOUR).toISOString(),
       replayed: false,
     });
-    expect(res.headers.sunset).toBe(new Date(clock.now() + 48 * HOUR).toUTCString());
+    expect(res.headers.sunset).toBe(new Date(clock.now() + 7 * 24 * HOUR).toUTCString());
     expect(res.headers.deprecation).toBe(`@${Math.floor(clock.now() / 1000)}`);
     const fresh = await get('/orders', { 'X-API-Key': res.body.key });
     expect(fresh.body).toEqual({ clientId: issued.clientId, fingerprint: res.body.fingerprint });

@@ -238,7 +238,9 @@ describe.each(Object.keys(targets))('keyward CLI on %s', (name) => {
     expect(ok.stderr).toMatch(/ok\s+schema/);
     expect(ok.stderr).toMatch(/ok\s+redis/);
     expect(ok.stderr).toMatch(/ok\s+clock/);
-    expect(ok.stderr).toMatch(/ok\s+filter\s+known-keys filter: \d+ key\(s\) in [\d.]+ MiB, built in \d+ ms; [\d.e+-]+ % of made-up keys would reach the store/);
+    expect(ok.stderr).toMatch(
+      /ok\s+filter\s+known-keys filter: \d+ key\(s\) in [\d.]+ MiB, built in \d+ ms; [\d.e+-]+ % of made-up keys would reach the store/,
+    );
     const noRedis = await cli(['doctor'], { ...t.env, KEYWARD_REDIS_URL: 'redis://127.0.0.1:1' });
     expect(noRedis.code).toBe(1);
     expect(noRedis.stderr).toMatch(/FAIL\s+redis/);

@@ -41,6 +41,25 @@ export interface KeywardEvents {
   };
   /** The new key of a `started` rotation reached its client through a secret sink. */
   'rotation.delivered': KeyFacts & { rotationId: string; actor: string | null; sink: string | null };
+  /**
+   * The new key of an open rotation was used for the first time, in some process: the
+   * consumer has switched. `graceUntil` is the old key's deadline from now on (earlier
+   * than before with `graceFrom: 'first-use'`).
+   */
+  'rotation.switched': KeyFacts & {
+    rotationId: string;
+    oldKeyId: string;
+    oldFingerprint: string;
+    firstUsedAt: number;
+    graceUntil: number;
+    graceFrom: 'rotation' | 'first-use';
+  };
+  /**
+   * The old key of a switched rotation was used after the new key's first use: some
+   * replica of the consumer did not switch. Raised once per rotation per process;
+   * `uses` counts this process's uses so far.
+   */
+  'key.used_after_switch': KeyFacts & { rotationId: string; firstUsedAt: number; graceUntil: number; context: VerifyContext | undefined };
   'rotation.aborted': { at: number; clientId: string; rotationId: string; reason: string | null; actor: string | null };
   'rotation.failed': { at: number; clientId: string; rotationId: string; error: string };
   'key.expiring': KeyFacts & { expiresAt: number; daysLeft: number };

@@ -55,6 +55,7 @@ describe('one client through its whole lifecycle (fake clock)', () => {
       sunset: rotation.graceUntil,
     });
     expect(await keyward.verify(newKey)).toMatchObject({ valid: true, status: 'pending', sunset: null, scopes: ['orders:read'] });
+    await keyward.firstUsesRecorded(); // the new key's first use is recorded in the background: the rotation switched
     expect(events.find((e) => e.name === 'key.used_in_grace')?.event).toMatchObject({
       fingerprint: issued.fingerprint,
       context: { path: '/orders' },
@@ -88,8 +89,8 @@ describe('one client through its whole lifecycle (fake clock)', () => {
 
     // Every lifecycle step is in the audit log, chained, with fingerprints only.
     const audit = await store.listAudit({});
-    expect(audit.map((a) => a.type)).toEqual(['key.issued', 'key.rotated', 'key.finalized', 'key.revoked']);
-    expect(await keyward.verifyAuditChain()).toMatchObject({ ok: true, count: 4 });
+    expect(audit.map((a) => a.type)).toEqual(['key.issued', 'key.rotated', 'rotation.switched', 'key.finalized', 'key.revoked']);
+    expect(await keyward.verifyAuditChain()).toMatchObject({ ok: true, count: 5 });
     const everything = JSON.stringify({ audit, events, keys: await store.listKeys({}) });
     expect(everything).not.toContain(issued.key);
     expect(everything).not.toContain(newKey);
@@ -286,12 +287,19 @@ describe('delivered rotations', () => {
     const rotation = await keyward.startRotation('acme', { actor: 'scheduler' });
     expect(rotation.state).toBe('started');
     expect(await keyward.verify(rotation.key)).toMatchObject({ valid: true, status: 'pending' });
+    await keyward.firstUsesRecorded();
     await expect(keyward.finalize(rotation.rotationId)).rejects.toThrow(/never delivered/);
     await keyward.markDelivered(rotation.rotationId, { sink: 'webhook' });
     await expect(keyward.markDelivered(rotation.rotationId)).rejects.toMatchObject({ code: ErrorCodes.ILLEGAL_TRANSITION });
     await keyward.finalize(rotation.rotationId);
     expect((await store.findKeyById(issued.id))?.status).toBe('inactive');
-    expect((await store.listAudit({})).map((a) => a.type)).toEqual(['key.issued', 'key.rotated', 'rotation.delivered', 'key.finalized']);
+    expect((await store.listAudit({})).map((a) => a.type)).toEqual([
+      'key.issued',
+      'key.rotated',
+      'rotation.switched',
+      'rotation.delivered',
+      'key.finalized',
+    ]);
   });
 
   it('a failed delivery records a failed rotation and revokes the undelivered key', async () => {

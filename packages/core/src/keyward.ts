@@ -7,6 +7,7 @@ import { createKeyHasher } from './key-hash.js';
 import { hasChangeLog, hasKeyHashScan, type KeyStore } from './key-store.js';
 import { KnownKeys, type KnownKeysStatus } from './known-keys/known-keys.js';
 import { type KeyView, viewKeys } from './lifecycle/effective-status.js';
+import { FirstUseRecorder } from './lifecycle/first-use.js';
 import { errorFields } from './logger.js';
 import type { OpsContext } from './ops-context.js';
 import { type KeywardConfig, type KeywardOptions, resolveOptions } from './options.js';
@@ -36,6 +37,8 @@ export class Keyward {
   private readonly follower: ChangeFollower | undefined;
   /** Which key hashes exist (absent without a followed change log, or with `knownKeys.filter: false`). */
   private readonly knownKeys: KnownKeys | undefined;
+  /** Records the first use of a rotation's new key, off the hot path (issue 21). */
+  private readonly firstUse: FirstUseRecorder;
   /** A bus or a change log to hear other processes' changes from: the first verify starts listening. */
   private readonly listens: boolean;
   private subscription: Promise<(() => Promise<void>) | undefined> | undefined;
@@ -78,8 +81,10 @@ export class Keyward {
       perConnection: config.perConnection,
       floor,
       knownKeys: this.knownKeys,
+      firstUse: { note: (key, at) => this.firstUse.note(key, at) },
     });
     this.ops = { config, hasher, events: this.events, verifier: this.verifier };
+    this.firstUse = new FirstUseRecorder(this.ops);
     if (follow && floor !== undefined && hasChangeLog(store)) {
       const verifier = this.verifier;
       const knownKeys = this.knownKeys;
@@ -303,6 +308,11 @@ export class Keyward {
     await this.knownKeys.whenReady();
   }
 
+  /** Resolves once every first-use write started so far has settled (tests; `close` waits for them too). */
+  firstUsesRecorded(): Promise<void> {
+    return this.firstUse.settled();
+  }
+
   /**
    * Reads the change log now and resolves once every change committed before the call
    * has been applied to this process (a no-op when the log is not followed).
@@ -316,6 +326,7 @@ export class Keyward {
 
   /** Writes pending `last_used_at`, leaves the bus, and closes the store only if keyward created it. */
   async close(): Promise<void> {
+    await this.firstUse.settled();
     await this.usage.close();
     await this.follower?.stop();
     await this.knownKeys?.stop();

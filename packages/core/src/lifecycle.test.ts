@@ -14,6 +14,7 @@ const base: LiveKey = {
   graceUntil: null,
   rotationId: null,
   deprecatedAt: null,
+  switchedAt: null,
   version: 1,
 };
 

@@ -64,7 +64,7 @@ export function auditFor(
 export async function liveKeyOf(ctx: OpsContext, record: KeyRecord, rotations: readonly RotationRecord[] = []): Promise<LiveKey> {
   if (!needsRotationStart(record)) return toLiveKey(record);
   const rotation = rotations.find((r) => r.id === record.rotationId) ?? (await ctx.config.store.findRotation(record.rotationId));
-  return toLiveKey(record, rotation?.createdAt ?? null);
+  return toLiveKey(record, rotation?.createdAt ?? null, rotation?.firstUsedAt ?? null);
 }
 
 /**

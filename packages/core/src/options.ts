@@ -30,6 +30,18 @@ export interface KeywardOptions {
   logger?: Logger;
   /** How long the old key keeps working after a rotation; shorter than `keyLifetime`, at most 36500d. Default `48h`. */
   grace?: Duration;
+  /**
+   * With `graceFrom: 'first-use'`, the longest an old key waits for its successor's first
+   * use (counted from the rotation) before its grace ends anyway. At least `grace`, shorter
+   * than `keyLifetime`. Default `7d`, or half of `keyLifetime` when that is shorter.
+   */
+  maxWait?: Duration;
+  /**
+   * What starts the old key's grace when a client rotates its own key
+   * (`POST /api-keys/rotate`). Default `'first-use'`: a consumer whose response was lost,
+   * or whose replicas pick the key up late, keeps its old key until it really switches.
+   */
+  selfServiceGraceFrom?: 'rotation' | 'first-use';
   /** Lifetime of a new key (at most 36500d, see `MAX_DURATION_MS`); `null` for keys that never expire. Default `30d`. */
   keyLifetime?: Duration | null;
   /** How long revoked and inactive keys are kept before purge deletes them (audit is kept). Default `30d`. */
@@ -112,6 +124,8 @@ export interface KeywardConfig {
   clock: Clock;
   logger: Logger;
   graceMs: number;
+  maxWaitMs: number;
+  selfServiceGraceFrom: 'rotation' | 'first-use';
   keyLifetimeMs: number | null;
   retentionMs: number;
   lruMax: number;
@@ -145,6 +159,8 @@ function hasMethods(value: unknown, methods: readonly string[]): boolean {
   return typeof value === 'object' && value !== null && methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
 }
 
+const SEVEN_DAYS_MS = 7 * 86_400_000;
+
 /** Turns the public options into the internal config. Never mutates `options`; throws on any bad value. */
 export function resolveOptions(options: KeywardOptions = {}): KeywardConfig {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', options, 'must be an object');
@@ -175,6 +191,17 @@ export function resolveOptions(options: KeywardOptions = {}): KeywardConfig {
       `must be shorter than keyLifetime (${formatDuration(keyLifetimeMs)}): a rotated client would be left with no valid key`,
     );
   }
+  // The default fits short key lifetimes too: 7d, or half the key's life (at least the grace).
+  const maxWaitMs =
+    options.maxWait === undefined
+      ? Math.min(SEVEN_DAYS_MS, keyLifetimeMs === null ? SEVEN_DAYS_MS : Math.max(graceMs, Math.floor(keyLifetimeMs / 2)))
+      : parseDuration(options.maxWait, 'maxWait');
+  if (maxWaitMs < graceMs) throw invalidOption('maxWait', options.maxWait, `must be at least grace (${formatDuration(graceMs)})`);
+  if (keyLifetimeMs !== null && maxWaitMs >= keyLifetimeMs)
+    throw invalidOption('maxWait', options.maxWait, `must be shorter than keyLifetime (${formatDuration(keyLifetimeMs)})`);
+  const selfServiceGraceFrom = options.selfServiceGraceFrom ?? 'first-use';
+  if (selfServiceGraceFrom !== 'rotation' && selfServiceGraceFrom !== 'first-use')
+    throw invalidOption('selfServiceGraceFrom', selfServiceGraceFrom, 'must be "rotation" or "first-use"');
   const lru = options.lru ?? {};
   const lastUsed = options.lastUsed ?? {};
   const changes = options.changes ?? {};
@@ -206,6 +233,8 @@ export function resolveOptions(options: KeywardOptions = {}): KeywardConfig {
     clock: clock ?? systemClock,
     logger: logger ?? silentLogger,
     graceMs,
+    maxWaitMs,
+    selfServiceGraceFrom,
     keyLifetimeMs,
     retentionMs: parseDuration(options.retention ?? '30d', 'retention'),
     lruMax: positiveInt(lru.max, 'lru.max', 10_000),

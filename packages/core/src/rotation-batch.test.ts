@@ -26,10 +26,13 @@ describe('batch rotation (scheduler path)', () => {
     expect(started).toHaveLength(5);
     for (const [i, r] of (started ?? []).entries()) {
       expect(r).toMatchObject({ state: 'started', clientId: `client-${i}`, oldKeyId: issued[i]?.id });
-      expect(await keyward.verify(r.key)).toMatchObject({ valid: true, status: 'pending' });
       expect(await keyward.verify(issued[i]?.key)).toMatchObject({ valid: true, sunset: clock.now() + HOUR });
     }
+    // Marked before the new keys are used: a first use rewrites its rotation (version + 1), and
+    // the batch mark of just-started rotations (version 1) then falls back to one by one.
     expect(await keyward.markDeliveredMany(started ?? [], { sink: 'file', actor: 'scheduler' })).toBe(true);
+    for (const r of started ?? []) expect(await keyward.verify(r.key)).toMatchObject({ valid: true, status: 'pending' });
+    await keyward.firstUsesRecorded();
     clock.advance(HOUR);
     const rotations = await store.listRotations({ state: ['delivered'] });
     const items = await Promise.all(
@@ -45,8 +48,8 @@ describe('batch rotation (scheduler path)', () => {
       expect(await keyward.verify(issued[i]?.key)).toMatchObject({ valid: false, reason: 'inactive' });
     }
     const types = (await store.listAudit({ clientId: 'client-3' })).map((a) => a.type);
-    expect(types).toEqual(['key.issued', 'key.rotated', 'rotation.delivered', 'key.finalized']);
-    expect(await keyward.verifyAuditChain()).toMatchObject({ ok: true, count: 20 });
+    expect(types).toEqual(['key.issued', 'key.rotated', 'rotation.delivered', 'rotation.switched', 'key.finalized']);
+    expect(await keyward.verifyAuditChain()).toMatchObject({ ok: true, count: 25 });
   });
 
   it('writes nothing and answers undefined when one client lost a race', async () => {

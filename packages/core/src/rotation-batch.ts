@@ -1,12 +1,12 @@
-import { timeAfter } from './duration.js';
+import { type Duration, timeAfter } from './duration.js';
 import { ErrorCodes } from './error-codes.js';
 import { isKeywardError } from './errors.js';
 import type { VersionedUpdate } from './key-store.js';
 import { assertTransition } from './lifecycle.js';
 import { auditFor, keyUpdate, type OpsContext, patched, propagate } from './ops-context.js';
-import type { RotationResult } from './rotation.js';
+import { graceWindow, type RotationResult } from './rotation.js';
 import { announceRotation, planRotation } from './rotation-plan.js';
-import type { KeyPatch, KeyRecord, RotationRecord } from './types.js';
+import type { GraceFrom, KeyPatch, KeyRecord, RotationRecord } from './types.js';
 import { checkText } from './validate.js';
 
 /**
@@ -32,15 +32,16 @@ function lostRace(error: unknown): boolean {
 export async function startRotations(
   ctx: OpsContext,
   items: readonly BatchItem[],
-  options: { actor?: string; reason?: string } = {},
+  options: { actor?: string; reason?: string; graceFrom?: GraceFrom; maxWait?: Duration } = {},
 ): Promise<RotationResult[] | undefined> {
   if (items.length === 0) return [];
   const actor = checkText(options.actor, 'actor');
   const reason = checkText(options.reason, 'reason');
+  const window = graceWindow(ctx, options, ctx.config.graceMs);
   const now = ctx.config.clock.now();
-  const graceUntil = timeAfter(now, ctx.config.graceMs, 'grace');
+  const graceUntil = timeAfter(now, window.latestMs, window.firstUse === undefined ? 'grace' : 'maxWait');
   const plans = items.map(({ key, idempotencyKey }) =>
-    planRotation(ctx, key, { now, graceUntil, state: 'started', reason, actor, idempotencyKey }),
+    planRotation(ctx, key, { now, graceUntil, state: 'started', reason, actor, idempotencyKey, firstUse: window.firstUse }),
   );
   try {
     await ctx.config.store.commit({

@@ -34,9 +34,11 @@ export function planRotation(
     actor: string | null;
     idempotencyKey: string | null;
     ttl?: Duration | null;
+    /** Grace from first use: `graceUntil` is then the latest possible end (max wait), `graceMs` the grace after first use. */
+    firstUse?: { readonly graceMs: number };
   },
 ): RotationPlan {
-  const { now, graceUntil, state, reason, actor, idempotencyKey } = fields;
+  const { now, graceUntil, state, reason, actor, idempotencyKey, firstUse } = fields;
   const rotationId = randomUUID();
   const { key, record: pending } = newKey(
     ctx,
@@ -67,6 +69,9 @@ export function planRotation(
     completedAt: null,
     lastError: null,
     version: 1,
+    graceFrom: firstUse === undefined ? 'rotation' : 'first-use',
+    graceMs: firstUse?.graceMs ?? null,
+    firstUsedAt: null,
   };
   const oldPatch: KeyPatch = { graceUntil, rotationId };
   return {
@@ -77,7 +82,12 @@ export function planRotation(
       rotation,
       actor,
       reason,
-      data: { oldKeyId: oldKey.id, oldFingerprint: oldKey.fingerprint, graceUntil },
+      data: {
+        oldKeyId: oldKey.id,
+        oldFingerprint: oldKey.fingerprint,
+        graceUntil,
+        ...(firstUse === undefined ? {} : { graceFrom: 'first-use', graceMs: firstUse.graceMs }),
+      },
     }),
     changed: [pending, patched(oldKey, oldPatch, now)],
     result: {

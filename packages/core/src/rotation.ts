@@ -4,7 +4,7 @@ import { isKeywardError, KeywardError } from './errors.js';
 import { checkRotationTimes } from './lifecycle/rotation-times.js';
 import { type OpsContext, propagate } from './ops-context.js';
 import { announceRotation, planRotation } from './rotation-plan.js';
-import { type KeyRecord, OPEN_ROTATION_STATES, type RotationRecord, type RotationState } from './types.js';
+import { type GraceFrom, type KeyRecord, OPEN_ROTATION_STATES, type RotationRecord, type RotationState } from './types.js';
 import { checkClientId, checkText } from './validate.js';
 
 export interface RotateOptions {
@@ -17,6 +17,18 @@ export interface RotateOptions {
   grace?: Duration;
   /** Lifetime of the new key. Default: the `keyLifetime` option. */
   ttl?: Duration | null;
+  /**
+   * What starts the old key's grace. `'rotation'` (the default here and in the CLI): now.
+   * `'first-use'`: the new key's first successful verification in any process, so a
+   * consumer that picks its new key up late is not cut off; bounded by `maxWait`.
+   */
+  graceFrom?: GraceFrom;
+  /**
+   * With `graceFrom: 'first-use'`: the longest the old key waits for the new key's first
+   * use, counted from now (the old key's own expiry bounds it too). Default: the
+   * `maxWait` option (`7d`).
+   */
+  maxWait?: Duration;
   reason?: string;
   actor?: string;
   /** A retried request with the same token gets the same rotation back (without the key, which is shown once). */
@@ -39,6 +51,34 @@ export interface RotationResult {
   /** When the rotation started: the old key is deprecated from then on (its `Deprecation`). */
   readonly startedAt: number;
   readonly expiresAt: number | null;
+}
+
+/**
+ * The old key's window: a fixed grace from now, or (`graceFrom: 'first-use'`) up to
+ * `maxWait` from now, cut to `graceMs` after the new key's first use. Validated
+ * before anything is read or written.
+ */
+export function graceWindow(
+  ctx: OpsContext,
+  options: { graceFrom?: unknown; maxWait?: Duration },
+  graceMs: number,
+): { latestMs: number; firstUse?: { graceMs: number } } {
+  const graceFrom = options.graceFrom ?? 'rotation';
+  if (graceFrom !== 'rotation' && graceFrom !== 'first-use') {
+    throw new KeywardError(ErrorCodes.INVALID_ARGUMENT, `graceFrom must be "rotation" or "first-use"; got ${JSON.stringify(graceFrom)}`, {
+      argument: 'graceFrom',
+    });
+  }
+  if (graceFrom === 'rotation') return { latestMs: graceMs };
+  const maxWaitMs = options.maxWait === undefined ? ctx.config.maxWaitMs : parseDuration(options.maxWait, 'maxWait');
+  if (maxWaitMs < graceMs) {
+    throw new KeywardError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `maxWait (${maxWaitMs} ms) must be at least the grace (${graceMs} ms): the old key waits for the new key's first use, then the grace`,
+      { argument: 'maxWait' },
+    );
+  }
+  return { latestMs: maxWaitMs, firstUse: { graceMs } };
 }
 
 function notFound(message: string, details: Record<string, unknown>): KeywardError {
@@ -134,9 +174,10 @@ export async function rotateKey(
   const actor = checkText(options.actor, 'actor');
   const token = checkText(options.idempotencyKey, 'idempotencyKey');
   const graceMs = options.grace === undefined ? ctx.config.graceMs : parseDuration(options.grace, 'grace');
+  const window = graceWindow(ctx, options, graceMs);
   const { store, clock } = ctx.config;
   // Checked before anything is read or written: a bad grace or ttl never leaves a half-done rotation.
-  checkRotationTimes(ctx, clock.now(), graceMs, options.ttl);
+  checkRotationTimes(ctx, clock.now(), window.latestMs, options.ttl);
 
   if (token !== null) {
     const earlier = await store.findRotationByIdempotencyKey(clientId, token);
@@ -157,7 +198,8 @@ export async function rotateKey(
   const now = clock.now();
   const plan = planRotation(ctx, oldKey, {
     now,
-    graceUntil: timeAfter(now, graceMs, 'grace'),
+    graceUntil: timeAfter(now, window.latestMs, window.firstUse === undefined ? 'grace' : 'maxWait'),
+    firstUse: window.firstUse,
     state: initialState,
     reason,
     actor,

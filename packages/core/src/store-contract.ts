@@ -60,6 +60,9 @@ export function makeRotationRecord(oldKey: KeyRecord, newKey: KeyRecord, overrid
     completedAt: null,
     lastError: null,
     version: 1,
+    graceFrom: 'rotation',
+    graceMs: null,
+    firstUsedAt: null,
     ...overrides,
   };
 }

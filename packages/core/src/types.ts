@@ -59,8 +59,18 @@ export interface RotationRecord {
   readonly actor: string | null;
   /** Caller-supplied token: a retried request with the same token gets this rotation back. */
   readonly idempotencyKey: string | null;
-  /** When the old key stops being accepted and the rotation may be finalized. */
+  /**
+   * When the old key stops being accepted and the rotation may be finalized. With
+   * `graceFrom: 'first-use'`, the latest possible end (`maxWait` after the start) until
+   * the new key is first used, then that use plus `graceMs`, whichever is earlier.
+   */
   readonly graceUntil: number;
+  /** What starts the old key's grace: the rotation itself, or the new key's first use. */
+  readonly graceFrom: GraceFrom;
+  /** The grace after the new key's first use (`graceFrom: 'first-use'`); `null` otherwise. */
+  readonly graceMs: number | null;
+  /** When the new key was first verified, in any process; `null` while nobody has used it. */
+  readonly firstUsedAt: number | null;
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly completedAt: number | null;
@@ -68,7 +78,10 @@ export interface RotationRecord {
   readonly version: number;
 }
 
-export type RotationPatch = Partial<Pick<RotationRecord, 'state' | 'completedAt' | 'lastError' | 'graceUntil'>>;
+export type RotationPatch = Partial<Pick<RotationRecord, 'state' | 'completedAt' | 'lastError' | 'graceUntil' | 'firstUsedAt'>>;
+
+/** What starts a rotation's grace (see `RotationRecord.graceFrom`). */
+export type GraceFrom = 'rotation' | 'first-use';
 
 /** One audit entry as written by the core. The store assigns `seq` and chains the hashes. */
 export interface AuditEntry {
@@ -106,6 +119,12 @@ export type LiveKey = Pick<
    * or when unknown (then no `Deprecation` header is sent, never a made-up time).
    */
   readonly deprecatedAt: number | null;
+  /**
+   * For the old key of a rotation in grace: when the new key was first used (the
+   * rotation switched), so a later use of this key means some replica did not switch.
+   * `null` while the new key is unused, or for any other key.
+   */
+  readonly switchedAt: number | null;
 };
 
 /**
@@ -113,7 +132,7 @@ export type LiveKey = Pick<
  * `rotationId` (a rotation row's `createdAt`, not a key column): the caller that
  * knows it passes it; it only counts while the key is in grace.
  */
-export function toLiveKey(record: KeyRecord, deprecatedAt: number | null = null): LiveKey {
+export function toLiveKey(record: KeyRecord, deprecatedAt: number | null = null, switchedAt: number | null = null): LiveKey {
   return {
     id: record.id,
     clientId: record.clientId,
@@ -125,6 +144,7 @@ export function toLiveKey(record: KeyRecord, deprecatedAt: number | null = null)
     graceUntil: record.graceUntil,
     rotationId: record.rotationId,
     deprecatedAt: record.graceUntil === null ? null : deprecatedAt,
+    switchedAt: record.graceUntil === null ? null : switchedAt,
     version: record.version,
   };
 }

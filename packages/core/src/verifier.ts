@@ -49,6 +49,8 @@ export interface VerifierConfig {
   cacheTimeout: number;
   /** Which key hashes exist (a filter kept from the change log): rules out unknown keys without I/O. */
   knownKeys?: KnownKeys;
+  /** Told (synchronously, no I/O) of every accepted pending key of a rotation: records its first use in the background. */
+  firstUse?: { note(key: LiveKey, at: number): void };
 }
 
 /**
@@ -236,6 +238,23 @@ export class Verifier {
         entry.lastTouch = now;
         this.config.usage.record(entry.key.id, now);
       }
+      if (entry.key.status === 'pending' && !entry.firstUseNoted && this.config.firstUse !== undefined) {
+        entry.firstUseNoted = true;
+        this.config.firstUse.note(entry.key, now);
+      }
+      if (entry.key.switchedAt !== null && now >= entry.key.switchedAt && this.config.events.has('key.used_after_switch')) {
+        const { clientId, id, fingerprint, rotationId, switchedAt, graceUntil } = entry.key;
+        this.config.events.emit('key.used_after_switch', {
+          at: now,
+          clientId,
+          keyId: id,
+          fingerprint,
+          rotationId: rotationId as string,
+          firstUsedAt: switchedAt,
+          graceUntil: graceUntil as number,
+          context: snapshotContext(context),
+        });
+      }
       if (entry.key.graceUntil !== null && this.config.events.has('key.used_in_grace')) {
         const { clientId, id, fingerprint } = entry.key;
         this.config.events.emit('key.used_in_grace', {
@@ -352,6 +371,7 @@ export class Verifier {
       valid: validResult(key),
       refused: undefined,
       lastTouch: Number.NEGATIVE_INFINITY,
+      firstUseNoted: false,
     };
   }
 }

@@ -15,7 +15,7 @@ export const KEY_COLUMNS =
 
 export const ROTATION_COLUMNS =
   'id, client_id, old_key_id, new_key_id, state, reason, actor, idempotency_key, grace_until, created_at, updated_at, ' +
-  'completed_at, last_error, version';
+  'completed_at, last_error, version, grace_from, grace_ms, first_used_at';
 
 export const AUDIT_COLUMNS = 'seq, at, type, client_id, key_id, fingerprint, rotation_id, actor, reason, data, prev_hash, hash';
 
@@ -61,6 +61,9 @@ export function rotationFromRow(r: Row): RotationRecord {
     completedAt: msOrNull(r.completed_at),
     lastError: (r.last_error as string | null) ?? null,
     version: Number(r.version),
+    graceFrom: r.grace_from === 'first-use' ? 'first-use' : 'rotation',
+    graceMs: msOrNull(r.grace_ms),
+    firstUsedAt: msOrNull(r.first_used_at),
   };
 }
 
@@ -122,6 +125,9 @@ export function rotationParams(r: RotationRecord): unknown[] {
     r.completedAt,
     r.lastError,
     r.version,
+    r.graceFrom,
+    r.graceMs,
+    r.firstUsedAt,
   ];
 }
 
@@ -160,6 +166,7 @@ const ROTATION_PATCH_COLUMNS: Record<keyof RotationPatch, string> = {
   completedAt: 'completed_at',
   lastError: 'last_error',
   graceUntil: 'grace_until',
+  firstUsedAt: 'first_used_at',
 };
 
 /** `col = $n` assignments and their values for the fields a patch sets (unknown fields are ignored). */

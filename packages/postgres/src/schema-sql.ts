@@ -159,6 +159,15 @@ export const MIGRATIONS: readonly Migration[] = [
        FOR EACH STATEMENT EXECUTE FUNCTION ${n.quoted}.keys_log_changes()`,
     ],
   },
+  {
+    version: 3,
+    name: 'rotations: grace from first use',
+    statements: (n) => [
+      `ALTER TABLE ${n.rotations} ADD COLUMN grace_from text NOT NULL DEFAULT 'rotation' CHECK (grace_from IN ('rotation', 'first-use'))`,
+      `ALTER TABLE ${n.rotations} ADD COLUMN grace_ms bigint`,
+      `ALTER TABLE ${n.rotations} ADD COLUMN first_used_at bigint`,
+    ],
+  },
 ];
 
 /** The schema version this code expects: the number of the last migration. */

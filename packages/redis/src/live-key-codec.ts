@@ -16,6 +16,7 @@ export function encodeLiveKey(key: LiveKey): string {
     graceUntil: key.graceUntil,
     rotationId: key.rotationId,
     deprecatedAt: key.deprecatedAt ?? null,
+    switchedAt: key.switchedAt ?? null,
     version: key.version,
   });
 }
@@ -53,6 +54,7 @@ export function decodeLiveKey(keyHash: string, version: string | null, data: str
   if (!isTime(o.expiresAt) || !isTime(o.graceUntil)) return { problem: 'bad expiresAt or graceUntil' };
   if (o.rotationId !== null && !isText(o.rotationId)) return { problem: 'bad rotationId' };
   if (o.deprecatedAt !== undefined && !isTime(o.deprecatedAt)) return { problem: 'bad deprecatedAt' };
+  if (o.switchedAt !== undefined && !isTime(o.switchedAt)) return { problem: 'bad switchedAt' };
   if (typeof o.version !== 'number' || !Number.isSafeInteger(o.version) || o.version < 0 || String(o.version) !== version) {
     return { problem: 'bad version' };
   }
@@ -69,6 +71,9 @@ export function decodeLiveKey(keyHash: string, version: string | null, data: str
     graceUntil: o.graceUntil,
     rotationId: o.rotationId as string | null,
     deprecatedAt: o.graceUntil === null ? null : (o.deprecatedAt as number | null),
+    // Entries written before the field existed: not switched as far as they know (the
+    // switch bumps the old key's version, so such an entry is below its floor anyway).
+    switchedAt: o.graceUntil === null ? null : ((o.switchedAt as number | null | undefined) ?? null),
     version: o.version,
   };
   return { key: Object.freeze(key) };

@@ -40,6 +40,9 @@ export interface RotationRow {
   completed_at: number | null;
   last_error: string | null;
   version: number;
+  grace_from: string;
+  grace_ms: number | null;
+  first_used_at: number | null;
 }
 
 export interface AuditRow {
@@ -61,7 +64,8 @@ export const KEY_COLUMNS =
   'id, key_hash, client_id, fingerprint, prefix, status, scopes, metadata, created_at, expires_at, grace_until, rotation_id, replaces, ' +
   'revoked_at, revoked_reason, last_used_at, status_changed_at, updated_at, version';
 export const ROTATION_COLUMNS =
-  'id, client_id, old_key_id, new_key_id, state, reason, actor, idempotency_key, grace_until, created_at, updated_at, completed_at, last_error, version';
+  'id, client_id, old_key_id, new_key_id, state, reason, actor, idempotency_key, grace_until, created_at, updated_at, completed_at, last_error, version, ' +
+  'grace_from, grace_ms, first_used_at';
 export const AUDIT_COLUMNS = 'seq, at, type, client_id, key_id, fingerprint, rotation_id, actor, reason, data, prev_hash, hash';
 
 export function keyFromRow(row: KeyRow): KeyRecord {
@@ -129,6 +133,9 @@ export function rotationFromRow(row: RotationRow): RotationRecord {
     completedAt: row.completed_at,
     lastError: row.last_error,
     version: row.version,
+    graceFrom: row.grace_from === 'first-use' ? 'first-use' : 'rotation',
+    graceMs: row.grace_ms,
+    firstUsedAt: row.first_used_at,
   };
 }
 
@@ -148,6 +155,9 @@ export function rotationToRow(r: RotationRecord): RotationRow {
     completed_at: r.completedAt,
     last_error: r.lastError,
     version: r.version,
+    grace_from: r.graceFrom,
+    grace_ms: r.graceMs,
+    first_used_at: r.firstUsedAt,
   };
 }
 
@@ -186,6 +196,7 @@ const ROTATION_PATCH_COLUMNS: Readonly<Record<keyof RotationPatch, readonly [str
   completedAt: ['completed_at', false],
   lastError: ['last_error', false],
   graceUntil: ['grace_until', false],
+  firstUsedAt: ['first_used_at', false],
 };
 
 /** The SET clause (column names from the fixed map above, never from input) and its values. */

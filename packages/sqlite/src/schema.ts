@@ -106,7 +106,18 @@ CREATE TABLE keyward_meta (
 ) STRICT;
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'keys, rotations, audit_events, key_changes', sql: INITIAL }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'keys, rotations, audit_events, key_changes', sql: INITIAL },
+  {
+    version: 2,
+    name: 'rotations: grace from first use',
+    sql: `
+ALTER TABLE rotations ADD COLUMN grace_from TEXT NOT NULL DEFAULT 'rotation' CHECK (grace_from IN ('rotation', 'first-use'));
+ALTER TABLE rotations ADD COLUMN grace_ms INTEGER;
+ALTER TABLE rotations ADD COLUMN first_used_at INTEGER;
+`,
+  },
+];
 
 /** The schema version this code writes and expects. */
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

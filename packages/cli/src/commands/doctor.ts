@@ -1,3 +1,4 @@
+import type { Keyward } from '@keyward/core';
 import { parseDatabaseUrl, parseRedisUrl } from '@keyward/env';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
@@ -44,7 +45,7 @@ export function registerDoctor(program: Command, run: CommandContext['run']): vo
  * one the same way): its size, memory, false-positive rate and build time, so an
  * operator sees what a flood of made-up keys would meet.
  */
-async function knownKeysCheck(keyward: CommandContext['keyward']): Promise<Check> {
+async function knownKeysCheck(keyward: Keyward): Promise<Check> {
   if (keyward.knownKeysStatus() === undefined)
     return { name: 'filter', ok: true, detail: 'known-keys filter off (knownKeys.filter false, or no change log)' };
   let timer: NodeJS.Timeout | undefined;

@@ -14,7 +14,9 @@ export type AlertKind =
   | 'key.orphaned'
   | 'key.expiring'
   | 'key.used_in_grace'
-  | 'key.revoked';
+  | 'key.revoked'
+  | 'rotation.switched'
+  | 'key.used_after_switch';
 
 /** One alert, as every sink receives it. Never holds a key, only fingerprints. */
 export interface Alert {

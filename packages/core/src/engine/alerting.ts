@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { type Duration, parseDuration } from '../duration.js';
 import { invalidOption } from '../errors.js';
 import type { Keyward } from '../keyward.js';
@@ -17,7 +18,8 @@ export interface AlertingOptions {
   rateLimit?: false | { window?: Duration };
   /**
    * Kinds to alert on. Default: `rotation.failed`, `delivery.failed`,
-   * `key.rejected.revoked`, `key.rejected.inactive`, `key.orphaned`, `key.expiring`.
+   * `key.rejected.revoked`, `key.rejected.inactive`, `key.orphaned`, `key.expiring`,
+   * `rotation.switched` and `key.used_after_switch` (once per rotation).
    */
   kinds?: readonly AlertKind[];
   /** Alert on failed deliveries too (`delivery.failed`, from the scheduler). */
@@ -36,6 +38,8 @@ export const DEFAULT_ALERT_KINDS: readonly AlertKind[] = [
   'key.rejected.inactive',
   'key.orphaned',
   'key.expiring',
+  'rotation.switched',
+  'key.used_after_switch',
 ];
 
 const SEVERITY: Record<AlertKind, AlertSeverity> = {
@@ -48,6 +52,8 @@ const SEVERITY: Record<AlertKind, AlertSeverity> = {
   'key.expiring': 'warning',
   'key.used_in_grace': 'info',
   'key.revoked': 'info',
+  'rotation.switched': 'info',
+  'key.used_after_switch': 'warning',
 };
 
 type Draft = Omit<Alert, 'kind' | 'severity' | 'suppressed' | 'details'> & { details?: Record<string, unknown> };
@@ -72,6 +78,7 @@ export function createAlerting(keyward: Keyward, options: AlertingOptions): Aler
       : new RateLimiter(parseDuration(options.rateLimit?.window ?? '5m', 'createAlerting.rateLimit.window'));
   const { logger } = keyward.config;
   const inFlight = new Set<Promise<void>>();
+  const switchAlerted = new LRUCache<string, true>({ max: 100_000 });
 
   const raise = (kind: AlertKind, draft: Draft) => {
     if (!kinds.has(kind)) return;
@@ -136,6 +143,23 @@ export function createAlerting(keyward: Keyward, options: AlertingOptions): Aler
         details: { graceUntil: e.graceUntil, ...e.context },
       }),
     ),
+    on('rotation.switched', (e) =>
+      raise('rotation.switched', {
+        ...facts(e),
+        summary: `client ${e.clientId} switched to its new key ${e.fingerprint}; the old key ${e.oldFingerprint} works until ${new Date(e.graceUntil).toISOString()}`,
+        details: { firstUsedAt: e.firstUsedAt, graceUntil: e.graceUntil, graceFrom: e.graceFrom, oldFingerprint: e.oldFingerprint },
+      }),
+    ),
+    on('key.used_after_switch', (e) => {
+      // Once per rotation: a replica that did not switch keeps using the old key until it dies.
+      if (switchAlerted.has(e.rotationId)) return;
+      switchAlerted.set(e.rotationId, true);
+      raise('key.used_after_switch', {
+        ...facts(e),
+        summary: `client ${e.clientId} still uses its old key ${e.fingerprint} after switching to the new one: some replica did not switch`,
+        details: { firstUsedAt: e.firstUsedAt, graceUntil: e.graceUntil, ...e.context },
+      });
+    }),
     on('key.revoked', (e) =>
       raise('key.revoked', { ...facts(e), summary: `key ${e.fingerprint} of client ${e.clientId} revoked`, details: { reason: e.reason } }),
     ),

@@ -24,10 +24,11 @@ describe('selfRotate', () => {
     expect(first.body).toMatchObject({
       oldKeyId: issued.id,
       oldFingerprint: issued.fingerprint,
-      sunset: new Date(clock.now() + 48 * 3_600_000).toISOString(),
+      // Grace from first use (the self-service default): until then, the latest end (maxWait, 7d).
+      sunset: new Date(clock.now() + 7 * 24 * 3_600_000).toISOString(),
       replayed: false,
     });
-    expect(first.headers).toMatchObject({ 'Cache-Control': 'no-store', Sunset: new Date(clock.now() + 48 * 3_600_000).toUTCString() });
+    expect(first.headers).toMatchObject({ 'Cache-Control': 'no-store', Sunset: new Date(clock.now() + 7 * 24 * 3_600_000).toUTCString() });
     expect((await keyward.verify(first.body.key)).valid).toBe(true);
 
     const again = await selfRotate(keyward, key, config, { idempotencyKey: 'abc-1' });

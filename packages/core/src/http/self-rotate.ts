@@ -100,6 +100,9 @@ export async function selfRotate(
       idempotencyKey,
       actor: `self-service:${key.fingerprint}`,
       reason: 'self-service rotation',
+      // Default 'first-use': a consumer that lost the response, or whose replicas pick the
+      // key up late, keeps its old key until it really switches (`selfServiceGraceFrom`).
+      graceFrom: keyward.config.selfServiceGraceFrom,
     });
   } catch (error) {
     throw rotationError(config, error);

@@ -12,6 +12,8 @@ export interface Entry {
   readonly valid: VerifyResult;
   refused: InvalidKey | undefined;
   lastTouch: number;
+  /** A pending key's use was passed to the first-use recorder (once per entry). */
+  firstUseNoted: boolean;
 }
 
 /**

@@ -119,7 +119,7 @@ export class SharedLookup {
     const { store, logger } = this.config;
     try {
       const rotation = await store.findRotation(record.rotationId);
-      return toLiveKey(record, rotation?.createdAt ?? null);
+      return toLiveKey(record, rotation?.createdAt ?? null, rotation?.firstUsedAt ?? null);
     } catch (error) {
       logger.error({ ...errorFields(error), fingerprint: record.fingerprint }, 'keyward: rotation lookup failed; answering unavailable');
       throw error;
