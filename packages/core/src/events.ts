@@ -28,6 +28,8 @@ export interface KeywardEvents {
   'key.finalized': KeyFacts & { rotationId: string; retiredKeyId: string; retiredFingerprint: string; actor: string | null };
   'key.revoked': KeyFacts & { reason: string; actor: string | null; previousStatus: KeyStatus; rotationId: string | null };
   'key.purged': KeyFacts & { status: KeyStatus };
+  /** A mistaken revoke was undone within the unrevoke window: the key is accepted again. */
+  'key.unrevoked': KeyFacts & { reason: string; actor: string | null; revokedAt: number };
   /** A valid request made with the old key of a rotation, before its grace ends. */
   'key.used_in_grace': KeyFacts & { graceUntil: number; context: VerifyContext | undefined };
   /** A well-formed key was refused. Alert on `inactive` (old key used) and `revoked` (security). */

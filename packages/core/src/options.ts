@@ -46,6 +46,12 @@ export interface KeywardOptions {
   keyLifetime?: Duration | null;
   /** How long revoked and inactive keys are kept before purge deletes them (audit is kept). Default `30d`. */
   retention?: Duration;
+  /**
+   * How long after a revoke an operator may undo it (`unrevoke`): a revoke made by
+   * mistake need not break a client that cannot get a new key quickly. `0` disables
+   * it. Never for a key revoked as leaked or compromised. Default `60m`.
+   */
+  unrevokeWindow?: Duration;
   /** In-process cache sizing and freshness. */
   lru?: {
     /** Live keys held per process. Default 10000. */
@@ -128,6 +134,7 @@ export interface KeywardConfig {
   selfServiceGraceFrom: 'rotation' | 'first-use';
   keyLifetimeMs: number | null;
   retentionMs: number;
+  unrevokeWindowMs: number;
   lruMax: number;
   maxAgeMs: number;
   negativeMax: number;
@@ -237,6 +244,7 @@ export function resolveOptions(options: KeywardOptions = {}): KeywardConfig {
     selfServiceGraceFrom,
     keyLifetimeMs,
     retentionMs: parseDuration(options.retention ?? '30d', 'retention'),
+    unrevokeWindowMs: parseDuration(options.unrevokeWindow ?? '60m', 'unrevokeWindow'),
     lruMax: positiveInt(lru.max, 'lru.max', 10_000),
     maxAgeMs: parseDuration(lru.maxAge ?? '60s', 'lru.maxAge'),
     negativeMax: positiveInt(lru.negativeMax, 'lru.negativeMax', 10_000),

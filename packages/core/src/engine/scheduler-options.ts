@@ -14,6 +14,14 @@ export interface SchedulerOptions {
   /** Rotate an active key once it is this close to expiry. Default `7d`. */
   rotateBefore?: Duration;
   /**
+   * What starts the old key's grace in scheduled rotations. Default `'first-use'`: an
+   * unattended rotation cannot know when the consumer picks its new key up (a deploy
+   * freeze, a weekend, a lost webhook), so the old key stays until the new one is used
+   * (plus the grace), at the latest `maxWait` (the keyward option) or its own expiry.
+   * `'rotation'`: a fixed grace from the rotation.
+   */
+  graceFrom?: 'rotation' | 'first-use';
+  /**
    * Delivers the new key of each scheduled rotation. Without one the scheduler does
    * not rotate: it raises `key.expiring` (with `daysLeft`) so the client can pull a
    * new key. Default: none.
@@ -51,6 +59,7 @@ export interface SchedulerConfig {
   readonly cron: string;
   readonly timezone: string | undefined;
   readonly rotateBeforeMs: number;
+  readonly graceFrom: 'rotation' | 'first-use';
   readonly sink: SecretSink | undefined;
   readonly staleAfterMs: number;
   readonly retryAfterMs: number;
@@ -111,6 +120,9 @@ export function resolveSchedulerOptions(keyward: Keyward, options: SchedulerOpti
   const logger = options.logger ?? keyward.config.logger ?? silentLogger;
   if (typeof logger !== 'object' || typeof (logger as Logger).warn !== 'function')
     throw invalidOption(name('logger'), logger, 'must be a pino-style logger');
+  const graceFrom = options.graceFrom ?? 'first-use';
+  if (graceFrom !== 'rotation' && graceFrom !== 'first-use')
+    throw invalidOption(name('graceFrom'), graceFrom, 'must be "rotation" or "first-use"');
   const lockTtlMs = parseDuration(options.lockTtl ?? '15m', name('lockTtl'));
   if (lockTtlMs < 1000) throw invalidOption(name('lockTtl'), options.lockTtl, 'must be at least 1s');
   const staleAfterMs = parseDuration(options.staleAfter ?? '1h', name('staleAfter'));
@@ -119,6 +131,7 @@ export function resolveSchedulerOptions(keyward: Keyward, options: SchedulerOpti
     cron: checkCron(options.cron ?? '*/15 * * * *', timezone),
     timezone,
     rotateBeforeMs: parseDuration(options.rotateBefore ?? '7d', name('rotateBefore')),
+    graceFrom,
     sink,
     staleAfterMs,
     retryAfterMs: parseDuration(options.retryAfter ?? '1h', name('retryAfter')),
