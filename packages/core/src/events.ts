@@ -64,7 +64,12 @@ export interface KeywardEvents {
   'key.used_after_switch': KeyFacts & { rotationId: string; firstUsedAt: number; graceUntil: number; context: VerifyContext | undefined };
   'rotation.aborted': { at: number; clientId: string; rotationId: string; reason: string | null; actor: string | null };
   'rotation.failed': { at: number; clientId: string; rotationId: string; error: string };
-  'key.expiring': KeyFacts & { expiresAt: number; daysLeft: number };
+  /**
+   * A key is near expiry. `notice`: the lead time it came within (e.g. `3d`), sent once per
+   * key and lead time by the scheduler's expiry notices; absent for the scheduler's
+   * reminders about a key it could not rotate.
+   */
+  'key.expiring': KeyFacts & { expiresAt: number; daysLeft: number; notice?: string };
   /**
    * A change was committed to the store, but the shared cache or the bus could not be
    * told (Redis down, frozen or unreachable from this process). The change stands:

@@ -83,6 +83,7 @@ export class Keyward {
       perConnection: config.perConnection,
       floor,
       knownKeys: this.knownKeys,
+      sunsetBeforeExpiry: config.sunsetBeforeExpiryMs,
       firstUse: { note: (key, at) => this.firstUse.note(key, at) },
     });
     this.ops = { config, hasher, events: this.events, verifier: this.verifier };

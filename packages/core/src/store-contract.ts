@@ -401,6 +401,18 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
       });
     });
 
+    describe('notices', () => {
+      it('records a notice once per key, whoever asks first', async () => {
+        expect(typeof store.claimNotice).toBe('function');
+        if (typeof store.claimNotice !== 'function') return;
+        const claims = await Promise.all(Array.from({ length: 5 }, () => store.claimNotice?.('key-1', 'expiring:3d', T0)));
+        expect(claims.filter(Boolean)).toHaveLength(1);
+        expect(await store.claimNotice('key-1', 'expiring:1d', T0)).toBe(true);
+        expect(await store.claimNotice('key-2', 'expiring:3d', T0)).toBe(true);
+        expect(await store.claimNotice('key-1', 'expiring:3d', T0 + 1)).toBe(false);
+      });
+    });
+
     describe('key hash scan', () => {
       it('pages through every key hash of any status in ascending order, and forgets purged ones', async () => {
         // Every store keyward ships scans (the known-keys filter needs it).

@@ -142,3 +142,19 @@ describe('grace from first use', () => {
     expect(() => createKeyward({ selfServiceGraceFrom: 'x' as never })).toThrow(/selfServiceGraceFrom/);
   });
 });
+
+describe('Sunset before expiry', () => {
+  it('is sent on an active key once its expiry is within sunsetBeforeExpiry, and not before', async () => {
+    const store = new MemoryStore();
+    const clock = new ManualClock(1_700_000_000_000);
+    const keyward = keywardOn(store, clock, { sunsetBeforeExpiry: '1d', keyLifetime: '10d', maxWait: '2d' });
+    const issued = await keyward.issue('acme');
+    expect(await keyward.verify(issued.key)).toMatchObject({ valid: true, sunset: null });
+    clock.advance(9 * DAY - 1);
+    expect(await keyward.verify(issued.key)).toMatchObject({ valid: true, sunset: null });
+    clock.advance(1);
+    expect(await keyward.verify(issued.key)).toMatchObject({ valid: true, sunset: issued.expiresAt, deprecatedAt: null });
+    const off = keywardOn(store, clock);
+    expect(await off.verify(issued.key)).toMatchObject({ valid: true, sunset: null });
+  });
+});
