@@ -145,6 +145,9 @@ function rotationWrites(old, at, withAudit) {
         updatedAt: at,
         completedAt: null,
         lastError: null,
+        graceFrom: 'rotation',
+        graceMs: null,
+        firstUsedAt: null,
         version: 1,
       },
     ],
@@ -407,7 +410,7 @@ async function adoption() {
     await store.commit({ at: now, insertKeys: batch, audit: batch.map((k) => auditEntry('key.issued', now, k)) });
   }
   // The consumers' API process, and another process that only follows the change log.
-  const api = createKeyward({ store, lru: { max: 3 * CLIENTS }, lastUsed: { flushInterval: '1h' } });
+  const api = createKeyward({ store, grace: '1s', lru: { max: 3 * CLIENTS }, lastUsed: { flushInterval: '1h' } });
   const otherStore = new PostgresStore({ connectionString: databaseUrl(), schema, migrate: false });
   const heardAt = new Map();
   const readChanges = otherStore.readChanges.bind(otherStore);
