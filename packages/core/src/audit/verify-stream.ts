@@ -14,7 +14,7 @@ import { type AuditAnchor, anchorSignatureValid } from './anchor.js';
 export type AnchorProblem = 'truncated' | 'rechained' | 'forked';
 
 export type AuditVerifyReport =
-  | { ok: true; count: number; lastHash: string; anchorsChecked: number }
+  | { ok: true; count: number; lastHash: string /** Present when anchors were given. */; anchorsChecked?: number }
   | { ok: false; count: number; brokenAt: number; problem: 'edited' | 'missing_or_reordered' }
   | { ok: false; count: number; brokenAt: number; problem: AnchorProblem; anchor: AuditAnchor; actualHash: string | null }
   | { ok: false; count: 0; brokenAt: number; problem: 'bad_signature'; anchor: AuditAnchor };
@@ -61,7 +61,7 @@ export async function verifyAuditStream(
   }
   const missing = pending[next];
   if (missing !== undefined) return { ok: false, count, brokenAt: count + 1, problem: 'truncated', anchor: missing, actualHash: null };
-  return { ok: true, count, lastHash: prevHash, anchorsChecked: held };
+  return pending.length === 0 ? { ok: true, count, lastHash: prevHash } : { ok: true, count, lastHash: prevHash, anchorsChecked: held };
 }
 
 /** One sentence for a failed report (CLI, logs). */
