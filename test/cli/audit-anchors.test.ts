@@ -89,6 +89,14 @@ describe('keyward audit: anchors and export (SQLite)', () => {
     expect(await run('audit', '--export', '-')).toMatchObject({ code: 0, stdout: `${readFileSync(out, 'utf8')}` });
   });
 
+  it('doctor reports the last anchor and that an embedded file has no roles', async () => {
+    const result = await cli(['doctor'], { ...env, KEYWARD_AUDIT_ANCHORS: anchorFile });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/ok\s+anchor\s+last anchor 4:[0-9a-f]{16}… at \S+ \(signed\) holds; the trail has 4 rows/);
+    expect(result.stderr).toMatch(/ok\s+app role\s+embedded file/);
+    expect((await run('doctor')).stderr).toMatch(/ok\s+anchor\s+no anchor file/);
+  });
+
   it('bad flags are usage errors (exit 2) naming the flag', async () => {
     expect(await run('audit', '--anchor', '12:xyz')).toMatchObject({ code: 2, stderr: expect.stringContaining('--anchor') });
     expect(await run('audit', '--anchors', join(dir, 'missing.jsonl'))).toMatchObject({

@@ -131,6 +131,12 @@ describe('migrate --app-role: the app cannot rewrite the audit trail (own Postgr
       KEYWARD_DATABASE_SCHEMA: schema,
     });
     expect(await cli(['issue', 'cli-client'], asApp)).toMatchObject({ code: 0, stdout: expect.stringMatching(/^sk_/) });
+    expect((await cli(['doctor'], asApp)).stderr).toMatch(
+      /ok\s+app role\s+runs as keyward_cli, not the owner \(postgres\): audit rows INSERT and SELECT only/,
+    );
+    expect((await cli(['doctor'], env)).stderr).toMatch(
+      /ok\s+app role\s+runs as postgres, a superuser: it could disable the audit triggers/,
+    );
     expect(await cli(['audit', '--verify'], asApp)).toMatchObject({ code: 0 });
     expect(await cli(['migrate', '--app-role', 'Bad-Name'], env)).toMatchObject({ code: 2, stderr: expect.stringContaining('appRole') });
     expect(await cli(['--database', ':memory:', 'migrate', '--app-role', 'x'], env)).toMatchObject({

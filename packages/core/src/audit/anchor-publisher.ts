@@ -5,6 +5,7 @@ import type { Alert } from '../engine/alert-sinks.js';
 import type { KeyStore } from '../key-store.js';
 import { errorFields, type Logger } from '../logger.js';
 import { type AuditAnchor, signAnchor } from './anchor.js';
+import { lastAnchorInFile } from './anchor-file.js';
 import type { AuditAnchorConfig } from './anchor-options.js';
 import { auditPages } from './audit-pages.js';
 
@@ -31,8 +32,15 @@ export class AuditAnchorPublisher {
     return this.last;
   }
 
-  /** Reads rows appended since the known head and returns the new head. Throws when a link is broken. */
+  /**
+   * Reads rows appended since the known head and returns the new head. Throws when a
+   * link is broken. On its first call with an anchor `file`, starts from the file's last
+   * anchor instead of row 1, once it checked the trail still holds that row: so a short
+   * lived process (`keyward tick`) reads only new rows, and a cut or rewritten trail is
+   * reported by the next pass.
+   */
   async readHead(): Promise<{ seq: number; hash: string }> {
+    if (this.head.seq === 0 && this.last === undefined && this.config.file !== undefined) await this.resumeFrom(this.config.file);
     let { seq, hash } = this.head;
     for await (const page of auditPages(this.store, this.config.pageSize, seq)) {
       for (const row of page) {
@@ -45,6 +53,21 @@ export class AuditAnchorPublisher {
     }
     this.head = { seq, hash };
     return this.head;
+  }
+
+  private async resumeFrom(file: string): Promise<void> {
+    const anchor = await lastAnchorInFile(file);
+    if (anchor === undefined) return;
+    const [row] = await this.store.listAudit({ afterSeq: anchor.seq - 1, limit: 1 });
+    if (row?.seq !== anchor.seq || row.hash !== anchor.hash) {
+      throw new Error(
+        `the audit trail no longer holds the last published anchor ${anchor.seq}:${anchor.hash} (${file}): ${row?.seq === anchor.seq ? 'the row was re-chained' : 'the tail was cut'}; run keyward audit --verify --anchors ${file}`,
+      );
+    }
+    this.head = { seq: anchor.seq, hash: anchor.hash };
+    this.last = anchor;
+    const at = anchor.at === undefined ? Number.NaN : Date.parse(anchor.at);
+    this.lastAtMs = Number.isFinite(at) ? at : undefined;
   }
 
   /** Publishes an anchor when `everyRows` rows were appended or `every` passed since the last one. */

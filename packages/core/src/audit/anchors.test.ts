@@ -164,4 +164,36 @@ describe('scheduler anchors', () => {
     expect(() => new Scheduler(keyward, { anchors: { signingKey: publicKey } })).toThrow(/must be a private key/);
     expect(new Scheduler(keyward, { anchors: false }).anchors).toBeUndefined();
   });
+
+  it('a new process resumes from the anchor file (reads only new rows) and fails its pass when the trail no longer holds it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keyward-anchors-'));
+    const file = join(dir, 'anchors.jsonl');
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const store = new MemoryStore();
+    const keyward = createKeyward({ store, clock });
+    const errors: Record<string, unknown>[] = [];
+    const logger = { debug() {}, info() {}, warn() {}, error: (o: Record<string, unknown>) => errors.push(o) };
+    for (const c of ['a', 'b', 'c']) await keyward.issue(c);
+    await new Scheduler(keyward, { logger, anchors: { file } }).tick();
+    await keyward.issue('d');
+    const reads: (number | undefined)[] = [];
+    const listAudit = store.listAudit.bind(store);
+    store.listAudit = (q) => {
+      reads.push(q.afterSeq);
+      return listAudit(q);
+    };
+    const second = new Scheduler(keyward, { logger, anchors: { file, everyRows: 1 } });
+    expect((await second.tick()).ok).toBe(true);
+    expect(reads).toEqual([2, 3]); // the anchored row (seq 3), then rows after it: never from row 1
+    expect(second.anchors?.lastAnchor?.seq).toBe(4);
+    store.listAudit = listAudit;
+    // Cut the tail behind the last published anchor (an attacker with the database):
+    (store as unknown as { audit: AuditRecord[] }).audit.splice(3);
+    const third = new Scheduler(keyward, { logger, anchors: { file } });
+    expect((await third.tick()).ok).toBe(false);
+    expect(errors.at(-1)).toMatchObject({
+      step: 'anchor',
+      err: { message: expect.stringContaining('no longer holds the last published anchor 4:') },
+    });
+  });
 });

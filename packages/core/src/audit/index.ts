@@ -8,6 +8,7 @@ export {
   parseAnchorLines,
   signAnchor,
 } from './anchor.js';
+export { lastAnchorInFile } from './anchor-file.js';
 export type { AuditAnchorConfig, AuditAnchorOptions } from './anchor-options.js';
 export { AuditAnchorPublisher } from './anchor-publisher.js';
 export { AUDIT_PAGE_SIZE, auditPages } from './audit-pages.js';
