@@ -57,6 +57,7 @@ export async function createScheduler(
       ...(graceFrom ? { graceFrom } : {}),
       ...(flags.cron ? { cron: flags.cron } : {}),
       ...(logger ? { logger } : {}),
+      anchors: anchorsFrom(env),
     });
     return {
       scheduler,
@@ -68,6 +69,13 @@ export async function createScheduler(
     for (const resource of owned) await resource.close().catch(() => undefined);
     throw error;
   }
+}
+
+/** Audit anchors: always a log line; `KEYWARD_AUDIT_ANCHORS` (a file) and `KEYWARD_AUDIT_ANCHOR_SIGNING_KEY` (Ed25519 PEM) add a file and signatures. */
+function anchorsFrom(env: NodeJS.ProcessEnv): { file?: string; signingKey?: string } {
+  const file = env.KEYWARD_AUDIT_ANCHORS;
+  const signingKey = env.KEYWARD_AUDIT_ANCHOR_SIGNING_KEY;
+  return { ...(file ? { file } : {}), ...(signingKey ? { signingKey } : {}) };
 }
 
 function sinkFrom(flags: SchedulerFlags, env: NodeJS.ProcessEnv): SecretSink | undefined {

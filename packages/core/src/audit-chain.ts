@@ -4,29 +4,39 @@ import type { AuditEntry, AuditRecord } from './types.js';
 /** JSON with object keys sorted at every depth, so equal entries hash equally in every store. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.keys(value as Record<string, unknown>)
-    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
-  return `{${entries.join(',')}}`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i]);
+    return `${out}]`;
+  }
+  const record = value as Record<string, unknown>;
+  let out = '{';
+  for (const key of Object.keys(record).sort()) {
+    const item = record[key];
+    if (item === undefined) continue;
+    out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${canonicalJson(item)}`;
+  }
+  return `${out}}`;
 }
 
-/** The hash of one audit row: SHA-256 over the previous row's hash, the row's seq and its entry. */
+/** The fields an audit row's hash covers, in sorted order (the order `canonicalJson` would give them). */
+const HASHED_FIELDS = ['actor', 'at', 'clientId', 'data', 'fingerprint', 'keyId', 'reason', 'rotationId', 'seq', 'type'] as const;
+const FIELD_PREFIX = HASHED_FIELDS.map((f) => `${JSON.stringify(f)}:`);
+
+/**
+ * The hash of one audit row: SHA-256 over the previous row's hash, a newline, and
+ * `canonicalJson({ seq, at, type, clientId, keyId, fingerprint, rotationId, actor, reason, data })`
+ * (built field by field in that sorted order: the same text, without sorting the outer keys per row).
+ */
 export function auditRowHash(prevHash: string, seq: number, entry: AuditEntry): string {
-  const body = canonicalJson({
-    seq,
-    at: entry.at,
-    type: entry.type,
-    clientId: entry.clientId,
-    keyId: entry.keyId,
-    fingerprint: entry.fingerprint,
-    rotationId: entry.rotationId,
-    actor: entry.actor,
-    reason: entry.reason,
-    data: entry.data,
-  });
-  return oneShotHash('sha256', `${prevHash}\n${body}`, 'hex');
+  let body = '{';
+  for (let i = 0; i < HASHED_FIELDS.length; i++) {
+    const field = HASHED_FIELDS[i] as (typeof HASHED_FIELDS)[number];
+    const value = field === 'seq' ? seq : entry[field];
+    if (value === undefined) continue;
+    body += `${body.length === 1 ? '' : ','}${FIELD_PREFIX[i]}${canonicalJson(value)}`;
+  }
+  return oneShotHash('sha256', `${prevHash}\n${body}}`, 'hex');
 }
 
 /**

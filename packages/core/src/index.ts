@@ -1,3 +1,4 @@
+export * from './audit/index.js';
 export { type AuditChainReport, auditRowHash, canonicalJson, chainAuditEntry, verifyAuditRows } from './audit-chain.js';
 export { type Clock, ManualClock, systemClock } from './clock.js';
 export { crc32Ascii } from './crc32.js';

@@ -1,4 +1,6 @@
-import { type AuditChainReport, verifyAuditRows } from './audit-chain.js';
+import { auditPages } from './audit/audit-pages.js';
+import { resolveVerifyAuditOptions, type VerifyAuditOptions } from './audit/verify-options.js';
+import { type AuditVerifyReport, verifyAuditStream } from './audit/verify-stream.js';
 import { ChangeFollower, type ChangeFollowerStatus } from './changes/change-follower.js';
 import { VersionFloor } from './changes/version-floor.js';
 import type { Duration } from './duration.js';
@@ -233,9 +235,14 @@ export class Keyward {
     return viewKeys(this.config.store, keys, this.config.clock.now());
   }
 
-  /** Reads the whole audit log and checks its hash chain; reports the first broken link. */
-  async verifyAuditChain(): Promise<AuditChainReport> {
-    return verifyAuditRows(await this.config.store.listAudit({}));
+  /**
+   * Streams the audit log in keyset pages and checks its hash chain, plus each anchor
+   * (a published head: detects a cut tail, a re-chained trail, a forked head); reports
+   * the first problem. With `publicKey` (Ed25519), every anchor must be signed by it.
+   */
+  async verifyAuditChain(options: VerifyAuditOptions = {}): Promise<AuditVerifyReport> {
+    const { anchors, publicKey, pageSize } = resolveVerifyAuditOptions(options);
+    return verifyAuditStream(auditPages(this.config.store, pageSize), anchors, publicKey);
   }
 
   on<E extends KeywardEventName>(name: E, listener: KeywardListener<E>): () => void {

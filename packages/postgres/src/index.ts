@@ -1,4 +1,5 @@
 export { PostgresAdvisoryLock, type PostgresAdvisoryLockOptions } from './advisory-lock.js';
+export type { AppRoleReport, ConnectionPrivileges } from './app-role.js';
 export { PostgresChangeFeed, type PostgresChangeFeedOptions } from './change-feed.js';
 export type { MigrationReport } from './migrate.js';
 export type { ConnectionOptions, PostgresStoreOptions } from './options.js';

@@ -11,7 +11,9 @@ import type {
   RotationRecord,
   WriteBatch,
 } from '@keyward/core';
+import { isKeywardError } from '@keyward/core';
 import type { Pool, QueryResultRow } from 'pg';
+import { type AppRoleReport, appRoleGrants, type ConnectionPrivileges, checkRoleName, privilegesSql, roleStatement } from './app-role.js';
 import { PostgresChangeFeed, type PostgresChangeFeedOptions } from './change-feed.js';
 import { changePageFromRows, readChangesSql, trimChangesSql } from './change-log.js';
 import { applyBatch } from './commit.js';
@@ -84,6 +86,57 @@ export class PostgresStore implements KeyStore {
     } catch (error) {
       throw unavailable('migrating the schema', error, this.target);
     }
+  }
+
+  /**
+   * Creates (or updates) the application's login role and grants it what the app needs
+   * and no more: keys, rotations and the change log read/write, audit rows INSERT and
+   * SELECT only. Run as the tables' owner, after `migrate()` (and again after each
+   * upgrade: it grants on every table of the schema). The password is sent as SQL text
+   * once and never logged. The app then connects as `role`.
+   */
+  async grantAppRole(role: string, options: { password?: string } = {}): Promise<AppRoleReport> {
+    checkRoleName(role);
+    const { password } = options;
+    if (password !== undefined && (typeof password !== 'string' || password.length < 12 || password.includes('\0'))) {
+      throw invalidOption('password', '<hidden>', 'must be a string of at least 12 characters');
+    }
+    await this.connectCheck();
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const owner = await client.query<{ owner: string | null; me: string }>(
+        'SELECT (SELECT pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.oid = to_regclass($1)) AS owner, current_user AS me',
+        [this.names.audit],
+      );
+      const row = owner.rows[0];
+      if (!row?.owner)
+        throw invalidOption('appRole', role, `needs the schema migrated first (no audit table in "${this.schema}"): run migrate`);
+      if (row.owner === role)
+        throw invalidOption('appRole', role, 'must not be the owner of the tables (it could disable the audit triggers)');
+      const exists = (await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).rowCount === 1;
+      if (!exists || password !== undefined) await client.query(roleStatement(role, exists, password));
+      for (const statement of appRoleGrants(this.names, role)) await client.query(statement);
+      await client.query('COMMIT');
+      return { role, created: !exists };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if (isKeywardError(error)) throw error;
+      throw storeError(error, 'granting the app role', this.target);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Who this store connects as, and whether that login could rewrite the audit table (owner, superuser, or granted UPDATE/DELETE/TRUNCATE). */
+  async connectionPrivileges(): Promise<ConnectionPrivileges> {
+    const [row] = await this.query('connectionPrivileges', privilegesSql(this.names));
+    return {
+      user: String(row?.user),
+      owner: (row?.owner as string | null) ?? null,
+      superuser: row?.superuser === true,
+      canRewriteAudit: row?.can_rewrite === true,
+    };
   }
 
   /** A change feed (LISTEN/NOTIFY) on this store's pool and schema, to pass to keyward as `bus`. */

@@ -2,7 +2,7 @@
 // fsync off), so a fault test can stop and restart it without touching the machine's
 // shared server. As root, the server runs as the `postgres` user (it refuses root).
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,9 +37,9 @@ function asPostgres(binary, args) {
 /**
  * Starts a new cluster. Resolves with `{ port, url, start(), stop(), destroy() }`; `stop()`
  * is an immediate shutdown (connections drop at once, as in a crash), `start()` brings the
- * same data back.
+ * same data back. `settings.hba`: the text of the cluster's own pg_hba.conf (default: initdb's, trust).
  */
-export async function startPostgresCluster() {
+export async function startPostgresCluster(settings = {}) {
   const bin = binDir();
   const dir = mkdtempSync(join(tmpdir(), 'keyward-pg-'));
   if (process.getuid?.() === 0) {
@@ -50,6 +50,7 @@ export async function startPostgresCluster() {
   }
   const data = join(dir, 'data');
   await asPostgres(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
+  if (settings.hba !== undefined) writeFileSync(join(data, 'pg_hba.conf'), settings.hba); // root may write; the server only reads it
   const port = await freePort();
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
   const start = () => asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-o', options, '-w', '-l', join(dir, 'log'), 'start']);

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { describeValue } from '../describe.js';
 import { describeError, OperationError } from '../errors.js';
+import { anchorCheck, appRoleCheck } from './doctor-audit.js';
 import { type Check, databaseChecks } from './doctor-database.js';
 
 /** Largest clock difference we accept between this host and a server before warning. */
@@ -21,6 +22,8 @@ export function registerDoctor(program: Command, run: CommandContext['run']): vo
           const where = target.kind === 'sqlite' ? `SQLite ${target.path}` : `PostgreSQL ${describeValue(target.connectionString)}`;
           checks.push(...(await databaseChecks(keyward, where)));
           if (checks.every((c) => c.ok)) checks.push(await knownKeysCheck(keyward));
+          if (checks.every((c) => c.ok))
+            checks.push(await appRoleCheck(keyward), await anchorCheck(keyward, connection.env.KEYWARD_AUDIT_ANCHORS));
           if (target.kind === 'postgres') checks.push(await postgresClock(target.connectionString));
           const redisUrl = parseRedisUrl(connection.env.KEYWARD_REDIS_URL);
           if (redisUrl === undefined)

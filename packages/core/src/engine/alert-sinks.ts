@@ -16,7 +16,9 @@ export type AlertKind =
   | 'key.used_in_grace'
   | 'key.revoked'
   | 'rotation.switched'
-  | 'key.used_after_switch';
+  | 'key.used_after_switch'
+  /** Sent by the scheduler's audit anchors (not from events, not in `kinds`). */
+  | 'audit.anchor';
 
 /** One alert, as every sink receives it. Never holds a key, only fingerprints. */
 export interface Alert {

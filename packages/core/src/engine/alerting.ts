@@ -54,6 +54,7 @@ const SEVERITY: Record<AlertKind, AlertSeverity> = {
   'key.revoked': 'info',
   'rotation.switched': 'info',
   'key.used_after_switch': 'warning',
+  'audit.anchor': 'info',
 };
 
 type Draft = Omit<Alert, 'kind' | 'severity' | 'suppressed' | 'details'> & { details?: Record<string, unknown> };

@@ -1,4 +1,5 @@
 import { Cron } from 'croner';
+import { type AuditAnchorConfig, type AuditAnchorOptions, resolveAnchorOptions } from '../audit/anchor-options.js';
 import { type Duration, formatDuration, parseDuration } from '../duration.js';
 import { invalidOption } from '../errors.js';
 import type { Keyward } from '../keyward.js';
@@ -59,6 +60,12 @@ export interface SchedulerOptions {
   runOnStart?: boolean;
   /** A pino logger. Default: the keyward instance's logger. */
   logger?: Logger;
+  /**
+   * Publish the audit chain's head (an anchor) each pass once `everyRows` rows were
+   * appended or `every` passed: a pino line, plus optional alert sinks, an append-only
+   * file and an Ed25519 signature. `false` turns anchors off. Default: on, log line only.
+   */
+  anchors?: false | AuditAnchorOptions;
 }
 
 export interface SchedulerConfig {
@@ -79,6 +86,7 @@ export interface SchedulerConfig {
   readonly actor: string;
   readonly runOnStart: boolean;
   readonly logger: Logger;
+  readonly anchors: AuditAnchorConfig | undefined;
 }
 
 const name = (option: string) => `Scheduler.${option}`;
@@ -162,5 +170,6 @@ export function resolveSchedulerOptions(keyward: Keyward, options: SchedulerOpti
     actor,
     runOnStart: options.runOnStart ?? false,
     logger,
+    anchors: options.anchors === false ? undefined : resolveAnchorOptions(options.anchors ?? {}, name('anchors')),
   };
 }

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Cron } from 'croner';
+import { AuditAnchorPublisher } from '../audit/anchor-publisher.js';
 import type { Keyward } from '../keyward.js';
 import { errorFields } from '../logger.js';
 import { type PassContext, runStep } from './pass-context.js';
@@ -33,6 +34,8 @@ export class Scheduler {
   private running: Promise<PassReport> | undefined;
   private last: PassReport | undefined;
   private lastSuccess: number | undefined;
+  /** Publishes audit anchors each pass (`undefined` with `anchors: false`). */
+  readonly anchors: AuditAnchorPublisher | undefined;
 
   constructor(
     private readonly keyward: Keyward,
@@ -41,6 +44,8 @@ export class Scheduler {
     this.config = resolveSchedulerOptions(keyward, options);
     this.events = new SchedulerEvents(this.config.logger);
     this.notices = new RateLimiter(this.config.noticeIntervalMs);
+    const { anchors, logger } = this.config;
+    this.anchors = anchors && new AuditAnchorPublisher(keyward.config.store, keyward.config.clock, logger, anchors);
   }
 
   /** Subscribes to `pass`, `delivered` or `deliveryFailed`; returns the unsubscribe function. */
@@ -145,6 +150,8 @@ export class Scheduler {
     await runStep(ctx, 'purge', () => purgeRetired(ctx));
     await runStep(ctx, 'orphans', () => detectOrphans(ctx));
     await runStep(ctx, 'notices', () => sendExpiryNotices(ctx));
+    const anchors = this.anchors;
+    if (anchors) await runStep(ctx, 'anchor', async () => void (await anchors.maybePublish()));
     return this.finish(ctx.summary, startedAt, t0, ctx.stepsFailed === 0);
   }
 
