@@ -24,6 +24,7 @@
 //    Every answer must be a 200 (adoption_failed_requests). A second keyward on the same database
 //    (another process's view, following the change log) records when it reads each old key's
 //    first-use change; first_use_lag_p99_ms is from the consumer's first request to that read.
+// BENCH_ONLY_ADOPTION=1 runs step 4 alone.
 // Ends with: RESULT rotations_per_s=… finalize_per_s=… (default concurrency), then extra fields.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -473,6 +474,11 @@ async function adoption() {
 }
 
 async function main() {
+  if (process.env.BENCH_ONLY_ADOPTION === '1') {
+    const adopted = await adoption();
+    console.log(`RESULT adoption_failed_requests=${adopted.failed} first_use_lag_p99_ms=${Math.round(adopted.lagP99)} first_use_lag_p50_ms=${Math.round(adopted.lagP50)}`);
+    return;
+  }
   console.log(`bench:rotation — ${CLIENTS.toLocaleString('en-US')} clients, goal >= ${GOAL} rotations/s\n`);
   const results = [await run(DEFAULT_CONCURRENCY)];
   const [base] = results;

@@ -73,6 +73,7 @@ describe('Scheduler pass', () => {
     const [delivery] = sink.delivered;
     expect(delivery?.clientId).toBe('acme');
     expect(await keyward.verify(delivery?.key)).toMatchObject({ valid: true });
+    await keyward.firstUsesRecorded(); // its first use (in the background) starts the old key's grace
     expect(await keyward.verify(issued.key)).toMatchObject({ valid: true });
     expect((await scheduler.tick()).rotated).toBe(0); // nothing twice
     clock.advance(48 * HOUR);
