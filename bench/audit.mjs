@@ -108,7 +108,7 @@ async function seed(pool, schema) {
 async function child(mode, schema, anchor) {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [fileURLToPath(import.meta.url), mode, schema, `${anchor.seq}:${anchor.hash}`],
+    [...process.execArgv, fileURLToPath(import.meta.url), mode, schema, `${anchor.seq}:${anchor.hash}`],
     {
       env: process.env,
       maxBuffer: 1 << 20,
