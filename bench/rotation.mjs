@@ -18,13 +18,19 @@
 //    (checked: report and one file per client). Then the clock moves past the 48h grace and
 //    a second tick() finalizes every rotation (checked). The audit chain is verified at the end.
 // The store is wrapped to sum the time of each kind of call, printed as a breakdown per pass.
+// 4. Adoption (issue 21): n rotations with grace from first use (grace 1 s, max wait 1 h) on a
+//    real clock. Each consumer switches at a random time in the next ADOPT_WINDOW_MS: it uses its
+//    old key just before (long after a fixed 1 s grace would have ended), then its new key twice.
+//    Every answer must be a 200 (adoption_failed_requests). A second keyward on the same database
+//    (another process's view, following the change log) records when it reads each old key's
+//    first-use change; first_use_lag_p99_ms is from the consumer's first request to that read.
 // Ends with: RESULT rotations_per_s=… finalize_per_s=… (default concurrency), then extra fields.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createKeyward, FileSink, ManualClock, Scheduler } from '@keyward/core';
+import { createKeyward, FileSink, generateKey, hashKey, ManualClock, Scheduler } from '@keyward/core';
 import { PostgresStore } from '@keyward/postgres';
 import pg from 'pg';
 import { runBench } from './lib/run-bench.mjs';
@@ -139,6 +145,9 @@ function rotationWrites(old, at, withAudit) {
         updatedAt: at,
         completedAt: null,
         lastError: null,
+        graceFrom: 'rotation',
+        graceMs: null,
+        firstUsedAt: null,
         version: 1,
       },
     ],
@@ -281,7 +290,8 @@ async function run(concurrency) {
       sinkMs += performance.now() - t;
     },
   };
-  const scheduler = new Scheduler(keyward, { sink: timedSink, concurrency });
+  // A fixed grace: this pass measures rotate and finalize throughput (adoption has its own run below).
+  const scheduler = new Scheduler(keyward, { sink: timedSink, concurrency, graceFrom: 'rotation' });
   const cpu = process.cpuUsage();
   const rotate = await timed(() => scheduler.tick());
   const { user, system } = process.cpuUsage(cpu);
@@ -375,6 +385,93 @@ function breakdown(r) {
   show('finalize pass', r.finalizeSpent, r.finalizeS);
 }
 
+const ADOPT_WINDOW_MS = Number(process.env.BENCH_ADOPT_WINDOW_MS ?? 10_000);
+
+/** Issue 21's run: first-use rotations whose consumers switch at random times; see the header. */
+async function adoption() {
+  const pool = new pg.Pool({ connectionString: databaseUrl(), max: 12 });
+  pool.on('error', () => {});
+  const schema = `kwbench_adopt_${tag}`;
+  cleanups.push(async () => {
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch((e) => console.error(`could not drop ${schema}: ${e.message}`));
+    await pool.end();
+  });
+  const store = new PostgresStore({ pool, schema });
+  const now = Date.now();
+  const consumers = [];
+  for (let start = 0; start < CLIENTS; start += SEED_BATCH) {
+    const batch = [];
+    for (let i = start; i < Math.min(CLIENTS, start + SEED_BATCH); i++) {
+      const plaintext = generateKey('sk_live');
+      const record = keyRecord(`client-${String(i).padStart(6, '0')}`, now, { keyHash: hashKey(plaintext), expiresAt: now + 30 * DAY });
+      batch.push({ ...record, fingerprint: record.keyHash.slice(0, 8) });
+      consumers.push({ old: plaintext, oldHash: record.keyHash });
+    }
+    await store.commit({ at: now, insertKeys: batch, audit: batch.map((k) => auditEntry('key.issued', now, k)) });
+  }
+  // The consumers' API process, and another process that only follows the change log.
+  const api = createKeyward({ store, grace: '1s', lru: { max: 3 * CLIENTS }, lastUsed: { flushInterval: '1h' } });
+  const otherStore = new PostgresStore({ connectionString: databaseUrl(), schema, migrate: false });
+  const heardAt = new Map();
+  const readChanges = otherStore.readChanges.bind(otherStore);
+  otherStore.readChanges = async (query) => {
+    const page = await readChanges(query);
+    const at = performance.now();
+    for (const change of page.changes) if (change.version === 3 && !heardAt.has(change.keyHash)) heardAt.set(change.keyHash, at);
+    return page;
+  };
+  const other = createKeyward({ store: otherStore });
+  await other.catchUp();
+  const byClient = new Map(consumers.map((c, i) => [`client-${String(i).padStart(6, '0')}`, c]));
+  const keys = await store.listKeys({ status: ['active'] });
+  const started = performance.now();
+  for (let i = 0; i < keys.length; i += CHUNK) {
+    const chunk = keys.slice(i, i + CHUNK).map((key) => ({ key, idempotencyKey: `adopt:${key.id}` }));
+    const results = await api.startRotations(chunk, { actor: 'bench', graceFrom: 'first-use', maxWait: '1h' });
+    check(results !== undefined, 'a batch of first-use rotations lost a race');
+    for (const r of results) byClient.get(r.clientId).new = r.key;
+    check(await api.markDeliveredMany(results, { actor: 'bench' }), 'could not mark a batch delivered');
+  }
+  const rotateS = (performance.now() - started) / 1000;
+  // The grace after first use is 1 s: shorter than the window, so a fixed grace would cut most consumers off.
+  const rotations = await store.listRotations({ state: ['delivered'] });
+  check(rotations.length === CLIENTS && rotations.every((r) => r.graceFrom === 'first-use'), 'not every rotation is first-use');
+  let failed = 0;
+  const firstUse = new Map();
+  const t0 = performance.now();
+  await Promise.all(
+    consumers.map(async (c) => {
+      const switchAt = Math.random() * ADOPT_WINDOW_MS;
+      await new Promise((r) => setTimeout(r, switchAt));
+      if (!(await api.verify(c.old)).valid) failed++;
+      firstUse.set(c.oldHash, performance.now());
+      if (!(await api.verify(c.new)).valid) failed++;
+      await new Promise((r) => setTimeout(r, 200));
+      if (!(await api.verify(c.new)).valid) failed++;
+    }),
+  );
+  const adoptS = (performance.now() - t0) / 1000;
+  await api.firstUsesRecorded();
+  const deadline = performance.now() + 10_000;
+  while (heardAt.size < CLIENTS && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const lags = consumers
+    .map((c) => (heardAt.get(c.oldHash) ?? Number.POSITIVE_INFINITY) - (firstUse.get(c.oldHash) ?? 0))
+    .sort((a, b) => a - b);
+  const p = (q) => lags[Math.min(lags.length - 1, Math.ceil(q * lags.length) - 1)];
+  const switched = await pool.query(`SELECT count(*)::int AS n FROM "${schema}".rotations WHERE first_used_at IS NOT NULL`);
+  const switchRows = await pool.query(`SELECT count(*)::int AS n FROM "${schema}".audit_events WHERE type = 'rotation.switched'`);
+  console.log(
+    `adoption: ${CLIENTS} first-use rotations started in ${rotateS.toFixed(1)} s; consumers switched over ${adoptS.toFixed(1)} s; ` +
+      `${failed} failed requests of ${3 * CLIENTS}; ${switched.rows[0].n} rotations switched, ${switchRows.rows[0].n} rotation.switched rows; ` +
+      `first use heard by the other process: p50 ${p(0.5).toFixed(0)} ms, p99 ${p(0.99).toFixed(0)} ms, max ${lags.at(-1).toFixed(0)} ms\n`,
+  );
+  check(switched.rows[0].n === CLIENTS && switchRows.rows[0].n === CLIENTS, 'every rotation switched exactly once');
+  await api.close();
+  await other.close();
+  await otherStore.close();
+  return { failed, lagP99: p(0.99), lagP50: p(0.5) };
+}
+
 async function main() {
   console.log(`bench:rotation — ${CLIENTS.toLocaleString('en-US')} clients, goal >= ${GOAL} rotations/s\n`);
   const results = [await run(DEFAULT_CONCURRENCY)];
@@ -384,6 +481,7 @@ async function main() {
     results.push(await run(HIGH_CONCURRENCY));
   }
   table(results);
+  const adopted = await adoption();
   const high = results[1];
   const extra = high
     ? ` rotations_per_s_c${high.concurrency}=${fmt(high.rotationsPerS)} finalize_per_s_c${high.concurrency}=${fmt(high.finalizePerS)}`
@@ -392,7 +490,8 @@ async function main() {
     `RESULT rotations_per_s=${Math.round(base.rotationsPerS)} finalize_per_s=${Math.round(base.finalizePerS)} ` +
       `baseline_commits_per_s=${Math.round(base.commitsPerS)} baseline_noaudit_commits_per_s=${Math.round(base.noAuditPerS)} ` +
       `baseline_chunked_rotations_per_s=${Math.round(base.chunkedPerS)} raw_commits_per_s=${Math.round(base.rawPerS)} ` +
-      `file_writes_per_s=${Math.round(base.filesPerS)} concurrency=${base.concurrency}${extra.replaceAll(',', '')}`,
+      `file_writes_per_s=${Math.round(base.filesPerS)} concurrency=${base.concurrency}${extra.replaceAll(',', '')} ` +
+      `adoption_failed_requests=${adopted.failed} first_use_lag_p99_ms=${Math.round(adopted.lagP99)} first_use_lag_p50_ms=${Math.round(adopted.lagP50)}`,
   );
 }
 

@@ -46,6 +46,8 @@ const ALL_ALERT_KINDS: AlertKind[] = [
   'key.expiring',
   'key.used_in_grace',
   'key.revoked',
+  'rotation.switched',
+  'key.used_after_switch',
 ];
 
 describe('a whole lifecycle leaves no plaintext key in logs, events, audit rows, tables or errors (SQLite)', () => {
@@ -132,8 +134,9 @@ describe('a whole lifecycle leaves no plaintext key in logs, events, audit rows,
       },
     };
     const webhook = new WebhookSink({ url: receiver.url, secret: 'whsec_no_plaintext_test_01', logger, sleep: async () => {} });
-    const fileScheduler = new Scheduler(keyward, { sink: fileSink, logger });
-    const hookScheduler = new Scheduler(keyward, { sink: webhook, logger });
+    // A fixed grace: these passes finalize on the clock (grace from first use has its own tests).
+    const fileScheduler = new Scheduler(keyward, { sink: fileSink, logger, graceFrom: 'rotation' });
+    const hookScheduler = new Scheduler(keyward, { sink: webhook, logger, graceFrom: 'rotation' });
     for (const [label, scheduler] of [
       ['file', fileScheduler],
       ['webhook', hookScheduler],
@@ -196,6 +199,8 @@ describe('a whole lifecycle leaves no plaintext key in logs, events, audit rows,
     remember(betaNew.key, betaNew.fingerprint);
     expect((await call('old key in grace', { 'x-api-key': beta.key })).headers.sunset).toBeDefined();
     expect((await call('new key', { 'x-api-key': betaNew.key as string })).status).toBe(200);
+    await keyward.firstUsesRecorded(); // the rotation switched: a later use of the old key is reported
+    expect((await call('old key after the switch', { 'x-api-key': beta.key })).status).toBe(200);
     await keyward.finalize(betaNew.rotationId, { actor: 'ops@acme' });
     expect((await call('old key after finalize', { 'x-api-key': beta.key })).status).toBe(401);
     cacheDown = true;
@@ -228,6 +233,11 @@ describe('a whole lifecycle leaves no plaintext key in logs, events, audit rows,
     await attempt('abort a finished rotation', () => keyward.abort(deltaRotation.rotationId));
     await attempt('revoke without reason', () => keyward.revoke(delta.id, { reason: '' }));
     await attempt('issue to no one', () => keyward.issue(''));
+    const epsilon = await keyward.issue('epsilon', { actor: 'ops@acme' });
+    remember(epsilon.key, epsilon.fingerprint);
+    await keyward.revoke(epsilon.id, { reason: 'wrong client', actor: 'ops@acme' });
+    await keyward.unrevoke(epsilon.id, { reason: 'revoked the wrong client', actor: 'ops@acme' });
+    await attempt('unrevoke a leaked key', () => keyward.unrevoke(gamma.id, { reason: 'oops' }));
 
     // Scheduler passes: file sink first, then the webhook (retry, refusal), then finalize / purge / orphans.
     clock.advance(HOUR);

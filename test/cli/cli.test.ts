@@ -173,9 +173,9 @@ describe.each(Object.keys(targets))('keyward CLI on %s', (name) => {
 
   it('list shows one row per key with fingerprints and dates, never a key', async () => {
     const table = await run('list');
-    expect(table.code).toBe(0);
+    expect(table).toMatchObject({ code: 0, stderr: '' });
     const [header, ...rows] = table.stdout.trim().split('\n');
-    expect(header).toMatch(/^FINGERPRINT\s+CLIENT\s+STATUS\s+CREATED\s+EXPIRES\s+GRACE UNTIL\s+LAST USED$/);
+    expect(header).toMatch(/^FINGERPRINT\s+CLIENT\s+STATUS\s+CREATED\s+EXPIRES\s+GRACE UNTIL\s+ROTATION\s+LAST USED$/);
     expect(rows).toHaveLength(await keyCount());
     expect(table.stdout).not.toMatch(/sk_live_/);
     const acme = JSON.parse((await run('--json', 'list', 'acme')).stdout);

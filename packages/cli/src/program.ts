@@ -9,6 +9,7 @@ import { registerMigrate } from './commands/migrate.js';
 import { registerRevoke } from './commands/revoke.js';
 import { registerRotate } from './commands/rotate.js';
 import { registerScheduler, registerTick } from './commands/tick.js';
+import { registerUnrevoke } from './commands/unrevoke.js';
 import { createCommandContext, type GlobalFlags } from './context.js';
 import { EXIT_OK, EXIT_USAGE } from './errors.js';
 import { createOutput, type Streams } from './output.js';
@@ -54,6 +55,7 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
     registerRotate,
     registerAbort,
     registerRevoke,
+    registerUnrevoke,
     registerList,
     registerAudit,
     registerTick,

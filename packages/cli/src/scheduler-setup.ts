@@ -9,6 +9,7 @@ export interface SchedulerFlags {
   sinkDir?: string;
   webhook?: string;
   rotateBefore?: string;
+  graceFrom?: string;
   cron?: string;
 }
 
@@ -29,6 +30,9 @@ export async function createScheduler(
   logger?: Logger,
 ): Promise<{ scheduler: Scheduler; close(): Promise<void> }> {
   const rotateBefore = checkDuration(flags.rotateBefore, '--rotate-before');
+  const graceFrom = flags.graceFrom;
+  if (graceFrom !== undefined && graceFrom !== 'rotation' && graceFrom !== 'first-use')
+    throw new UsageError(`--grace-from must be "rotation" or "first-use"; got ${JSON.stringify(graceFrom)}`);
   const sink = sinkFrom(flags, env);
   const owned: Closable[] = [];
   let lock: SchedulerLock | undefined;
@@ -50,6 +54,7 @@ export async function createScheduler(
       ...(sink ? { sink } : {}),
       ...(lock ? { lock } : {}),
       ...(rotateBefore ? { rotateBefore } : {}),
+      ...(graceFrom ? { graceFrom } : {}),
       ...(flags.cron ? { cron: flags.cron } : {}),
       ...(logger ? { logger } : {}),
       anchors: anchorsFrom(env),

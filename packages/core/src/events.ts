@@ -28,6 +28,8 @@ export interface KeywardEvents {
   'key.finalized': KeyFacts & { rotationId: string; retiredKeyId: string; retiredFingerprint: string; actor: string | null };
   'key.revoked': KeyFacts & { reason: string; actor: string | null; previousStatus: KeyStatus; rotationId: string | null };
   'key.purged': KeyFacts & { status: KeyStatus };
+  /** A mistaken revoke was undone within the unrevoke window: the key is accepted again. */
+  'key.unrevoked': KeyFacts & { reason: string; actor: string | null; revokedAt: number };
   /** A valid request made with the old key of a rotation, before its grace ends. */
   'key.used_in_grace': KeyFacts & { graceUntil: number; context: VerifyContext | undefined };
   /** A well-formed key was refused. Alert on `inactive` (old key used) and `revoked` (security). */
@@ -62,7 +64,12 @@ export interface KeywardEvents {
   'key.used_after_switch': KeyFacts & { rotationId: string; firstUsedAt: number; graceUntil: number; context: VerifyContext | undefined };
   'rotation.aborted': { at: number; clientId: string; rotationId: string; reason: string | null; actor: string | null };
   'rotation.failed': { at: number; clientId: string; rotationId: string; error: string };
-  'key.expiring': KeyFacts & { expiresAt: number; daysLeft: number };
+  /**
+   * A key is near expiry. `notice`: the lead time it came within (e.g. `3d`), sent once per
+   * key and lead time by the scheduler's expiry notices; absent for the scheduler's
+   * reminders about a key it could not rotate.
+   */
+  'key.expiring': KeyFacts & { expiresAt: number; daysLeft: number; notice?: string };
   /**
    * A change was committed to the store, but the shared cache or the bus could not be
    * told (Redis down, frozen or unreachable from this process). The change stands:

@@ -42,18 +42,20 @@ export { DEFAULT_BITS_PER_KEY, HashFilter } from './known-keys/hash-filter.js';
 export { KnownKeys, type KnownKeysConfig, type KnownKeysStatus } from './known-keys/known-keys.js';
 export type { LookupBudgetStatus } from './known-keys/lookup-budget.js';
 export { type EffectiveStatus, effectiveStatus, type KeyView, viewKeys } from './lifecycle/effective-status.js';
+export { type RotationProgress, type RotationView, rotationProgress, viewRotation } from './lifecycle/rotation-status.js';
 export { assertTransition, canTransition, type RefusalReason, refusalAt } from './lifecycle.js';
 export { type Logger, silentLogger } from './logger.js';
 export { MemoryStore } from './memory-store.js';
 export type { KeywardConfig, KeywardOptions } from './options.js';
 export { resolveOptions } from './options.js';
-export type { PurgeResult, RevokeOptions } from './revoke.js';
+export type { PurgeResult, RevokeOptions, UnrevokeOptions } from './revoke.js';
 export type { RotateOptions, RotationResult } from './rotation.js';
 export type { BatchItem } from './rotation-batch.js';
 export type { FinalizeResult, MarkDeliveredOptions } from './rotation-end.js';
 export {
   type AuditEntry,
   type AuditRecord,
+  type GraceFrom,
   KEY_STATUSES,
   type KeyPatch,
   type KeyRecord,

@@ -170,6 +170,13 @@ export interface KeyStore {
   readChanges?(query: ChangeLogQuery): Promise<ChangeLogPage>;
   trimChanges?(before: number): Promise<number>;
 
+  /**
+   * Optional: records that `notice` (e.g. `expiring:3d`) was sent for a key, once: `true`
+   * for the one caller that recorded it, `false` when it was already recorded (by another
+   * scheduler, or before a restart). Every store keyward ships has it.
+   */
+  claimNotice?(keyId: string, notice: string, at: number): Promise<boolean>;
+
   /** Optional: every key hash in pages (see `KeyHashScan`). Every store keyward ships has it. */
   scanKeyHashes?(after: string, limit: number): Promise<string[]>;
 }

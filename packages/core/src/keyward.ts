@@ -3,6 +3,7 @@ import { resolveVerifyAuditOptions, type VerifyAuditOptions } from './audit/veri
 import { type AuditVerifyReport, verifyAuditStream } from './audit/verify-stream.js';
 import { ChangeFollower, type ChangeFollowerStatus } from './changes/change-follower.js';
 import { VersionFloor } from './changes/version-floor.js';
+import type { Duration } from './duration.js';
 import { KeywardEmitter, type KeywardEventName, type KeywardListener, type VerifyContext } from './events.js';
 import { type IssuedKey, type IssueOptions, issueKey } from './issue-key.js';
 import { createKeyHasher } from './key-hash.js';
@@ -10,14 +11,15 @@ import { hasChangeLog, hasKeyHashScan, type KeyStore } from './key-store.js';
 import { KnownKeys, type KnownKeysStatus } from './known-keys/known-keys.js';
 import { type KeyView, viewKeys } from './lifecycle/effective-status.js';
 import { FirstUseRecorder } from './lifecycle/first-use.js';
+import { type RotationView, viewRotation } from './lifecycle/rotation-status.js';
 import { errorFields } from './logger.js';
 import type { OpsContext } from './ops-context.js';
 import { type KeywardConfig, type KeywardOptions, resolveOptions } from './options.js';
-import { type PurgeResult, purgeKeys, type RevokeOptions, revokeKey } from './revoke.js';
+import { type PurgeResult, purgeKeys, type RevokeOptions, revokeKey, type UnrevokeOptions, unrevokeKey } from './revoke.js';
 import { type RotateOptions, type RotationResult, rotateKey } from './rotation.js';
 import { type BatchItem, finalizeMany, markDeliveredMany, startRotations } from './rotation-batch.js';
 import { abortRotation, type FinalizeResult, finalizeRotation, type MarkDeliveredOptions, markRotationDelivered } from './rotation-end.js';
-import type { KeyRecord, RotationRecord } from './types.js';
+import { type GraceFrom, type KeyRecord, OPEN_ROTATION_STATES, type RotationRecord } from './types.js';
 import { UsageRecorder } from './usage-recorder.js';
 import { Verifier } from './verifier.js';
 import type { AttemptGate } from './verify/attempt-gate.js';
@@ -83,6 +85,7 @@ export class Keyward {
       perConnection: config.perConnection,
       floor,
       knownKeys: this.knownKeys,
+      sunsetBeforeExpiry: config.sunsetBeforeExpiryMs,
       firstUse: { note: (key, at) => this.firstUse.note(key, at) },
     });
     this.ops = { config, hasher, events: this.events, verifier: this.verifier };
@@ -181,7 +184,10 @@ export class Keyward {
    * rotation-batch.ts). Each answers `undefined`/`false` when any item lost a race,
    * having written nothing; redo those items one by one.
    */
-  startRotations(items: readonly BatchItem[], options?: { actor?: string; reason?: string }): Promise<RotationResult[] | undefined> {
+  startRotations(
+    items: readonly BatchItem[],
+    options?: { actor?: string; reason?: string; graceFrom?: GraceFrom; maxWait?: Duration },
+  ): Promise<RotationResult[] | undefined> {
     return startRotations(this.ops, items, options);
   }
 
@@ -207,6 +213,11 @@ export class Keyward {
 
   revoke(keyId: string, options: RevokeOptions): Promise<KeyRecord> {
     return revokeKey(this.ops, keyId, options);
+  }
+
+  /** Undoes a mistaken revoke within `unrevokeWindow` (see `unrevokeKey` for when it is refused). */
+  unrevoke(keyId: string, options: UnrevokeOptions): Promise<KeyRecord> {
+    return unrevokeKey(this.ops, keyId, options);
   }
 
   purge(options?: { actor?: string; limit?: number }): Promise<PurgeResult> {
@@ -313,6 +324,22 @@ export class Keyward {
     if (this.knownKeys === undefined) return;
     if (this.subscription === undefined) this.subscribe();
     await this.knownKeys.whenReady();
+  }
+
+  /** A rotation's progress (`pending`, `switched`, `completed`, `aborted`), first use and deadline; `null` for an unknown id. */
+  async rotationStatus(rotationId: string): Promise<RotationView | null> {
+    const rotation = await this.config.store.findRotation(rotationId);
+    return rotation === null ? null : viewRotation(rotation);
+  }
+
+  /** Rotations, oldest first: of one client, or all; `open` only those still in progress. */
+  async listRotations(clientId?: string, options: { open?: boolean; limit?: number } = {}): Promise<RotationView[]> {
+    const rotations = await this.config.store.listRotations({
+      ...(clientId === undefined ? {} : { clientId }),
+      ...(options.open ? { state: OPEN_ROTATION_STATES } : {}),
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
+    });
+    return rotations.map(viewRotation);
   }
 
   /** Resolves once every first-use write started so far has settled (tests; `close` waits for them too). */

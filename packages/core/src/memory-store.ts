@@ -42,6 +42,15 @@ export class MemoryStore implements KeyStore {
     return this.keys.get(id) ?? null;
   }
 
+  private notices = new Set<string>();
+
+  async claimNotice(keyId: string, notice: string, _at: number): Promise<boolean> {
+    const id = `${keyId}\u0000${notice}`;
+    if (this.notices.has(id)) return false;
+    this.notices.add(id);
+    return true;
+  }
+
   async scanKeyHashes(after: string, limit: number): Promise<string[]> {
     return [...this.idByHash.keys()]
       .filter((hash) => hash > after)

@@ -46,6 +46,18 @@ export interface KeywardOptions {
   keyLifetime?: Duration | null;
   /** How long revoked and inactive keys are kept before purge deletes them (audit is kept). Default `30d`. */
   retention?: Duration;
+  /**
+   * Send `Sunset: <expiresAt>` on an active key's responses once its expiry is this
+   * close, so a client can rotate (`POST /api-keys/rotate`) before anyone runs a job.
+   * Typically the last expiry-notice lead time (e.g. `1d`). Default: off.
+   */
+  sunsetBeforeExpiry?: Duration | false;
+  /**
+   * How long after a revoke an operator may undo it (`unrevoke`): a revoke made by
+   * mistake need not break a client that cannot get a new key quickly. `0` disables
+   * it. Never for a key revoked as leaked or compromised. Default `60m`.
+   */
+  unrevokeWindow?: Duration;
   /** In-process cache sizing and freshness. */
   lru?: {
     /** Live keys held per process. Default 10000. */
@@ -128,6 +140,9 @@ export interface KeywardConfig {
   selfServiceGraceFrom: 'rotation' | 'first-use';
   keyLifetimeMs: number | null;
   retentionMs: number;
+  unrevokeWindowMs: number;
+  /** `0`: no `Sunset` for keys near expiry. */
+  sunsetBeforeExpiryMs: number;
   lruMax: number;
   maxAgeMs: number;
   negativeMax: number;
@@ -237,6 +252,11 @@ export function resolveOptions(options: KeywardOptions = {}): KeywardConfig {
     selfServiceGraceFrom,
     keyLifetimeMs,
     retentionMs: parseDuration(options.retention ?? '30d', 'retention'),
+    unrevokeWindowMs: parseDuration(options.unrevokeWindow ?? '60m', 'unrevokeWindow'),
+    sunsetBeforeExpiryMs:
+      options.sunsetBeforeExpiry === undefined || options.sunsetBeforeExpiry === false
+        ? 0
+        : parseDuration(options.sunsetBeforeExpiry, 'sunsetBeforeExpiry'),
     lruMax: positiveInt(lru.max, 'lru.max', 10_000),
     maxAgeMs: parseDuration(lru.maxAge ?? '60s', 'lru.maxAge'),
     negativeMax: positiveInt(lru.negativeMax, 'lru.negativeMax', 10_000),

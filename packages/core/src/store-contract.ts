@@ -190,6 +190,23 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
         await expectConflict(store.commit({ at: T0, insertKeys: [makeKeyRecord({ keyHash: key.keyHash, clientId: 'other' })] }));
       });
 
+      it("keeps a rotation's grace-from-first-use fields, and records its first use by compare-and-set", async () => {
+        const oldKey = makeKeyRecord();
+        const newKey = makeKeyRecord({ status: 'pending' });
+        const rotation = makeRotationRecord(oldKey, newKey, { graceFrom: 'first-use', graceMs: 300_000, graceUntil: T0 + 7 * 24 * HOUR });
+        await store.commit({ at: T0, insertKeys: [oldKey, newKey], insertRotations: [rotation] });
+        expect(await store.findRotation(rotation.id)).toEqual(rotation);
+        const patch = { firstUsedAt: T0 + 5, graceUntil: T0 + 5 + 300_000 };
+        await store.commit({ at: T0 + 5, updateRotations: [{ id: rotation.id, expectedVersion: 1, patch }] });
+        // A second process that read the rotation before the first use loses the race.
+        await expectConflict(store.commit({ at: T0 + 6, updateRotations: [{ id: rotation.id, expectedVersion: 1, patch }] }));
+        expect(await store.findRotation(rotation.id)).toEqual({ ...rotation, ...patch, updatedAt: T0 + 5, version: 2 });
+        expect((await store.listRotations({ clientId: rotation.clientId }))[0]).toMatchObject({
+          graceFrom: 'first-use',
+          firstUsedAt: T0 + 5,
+        });
+      });
+
       it('updates rotations by compare-and-set too', async () => {
         const oldKey = makeKeyRecord();
         const newKey = makeKeyRecord({ status: 'pending' });
@@ -381,6 +398,18 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
         expect(await store.findKeyById(key.id)).toBeNull();
         expect(await store.findKeyByHash(key.keyHash)).toBeNull();
         expect(await store.listAudit({})).toHaveLength(1);
+      });
+    });
+
+    describe('notices', () => {
+      it('records a notice once per key, whoever asks first', async () => {
+        expect(typeof store.claimNotice).toBe('function');
+        if (typeof store.claimNotice !== 'function') return;
+        const claims = await Promise.all(Array.from({ length: 5 }, () => store.claimNotice?.('key-1', 'expiring:3d', T0)));
+        expect(claims.filter(Boolean)).toHaveLength(1);
+        expect(await store.claimNotice('key-1', 'expiring:1d', T0)).toBe(true);
+        expect(await store.claimNotice('key-2', 'expiring:3d', T0)).toBe(true);
+        expect(await store.claimNotice('key-1', 'expiring:3d', T0 + 1)).toBe(false);
       });
     });
 

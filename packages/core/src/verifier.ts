@@ -20,9 +20,11 @@ import {
   type InvalidKey,
   MALFORMED,
   MISSING,
+  nearExpiryResult,
   refusedResult,
   UNAVAILABLE,
   unknownResult,
+  type ValidKey,
   type VerifyResult,
   validResult,
 } from './verify-result.js';
@@ -49,6 +51,8 @@ export interface VerifierConfig {
   cacheTimeout: number;
   /** Which key hashes exist (a filter kept from the change log): rules out unknown keys without I/O. */
   knownKeys?: KnownKeys;
+  /** `Sunset` on an active key this close to its expiry (ms); `0` for none. */
+  sunsetBeforeExpiry?: number;
   /** Told (synchronously, no I/O) of every accepted pending key of a rotation: records its first use in the background. */
   firstUse?: { note(key: LiveKey, at: number): void };
 }
@@ -265,6 +269,12 @@ export class Verifier {
           graceUntil: entry.key.graceUntil,
           context: snapshotContext(context),
         });
+      }
+      const { sunsetBeforeExpiry } = this.config;
+      if (sunsetBeforeExpiry !== undefined && sunsetBeforeExpiry > 0 && entry.key.graceUntil === null) {
+        const { expiresAt } = entry.key;
+        if (expiresAt !== null && expiresAt - now <= sunsetBeforeExpiry)
+          return (entry.nearExpiry ??= nearExpiryResult(entry.valid as ValidKey));
       }
       return entry.valid;
     }

@@ -66,6 +66,11 @@ export function validResult(key: LiveKey): ValidKey {
   });
 }
 
+/** An accepted key near its expiry (`sunsetBeforeExpiry`): the same result with `sunset` at the expiry. */
+export function nearExpiryResult(valid: ValidKey): ValidKey {
+  return Object.freeze({ ...valid, sunset: valid.expiresAt });
+}
+
 export function refusedResult(key: LiveKey, reason: 'expired' | 'inactive' | 'revoked'): InvalidKey {
   return Object.freeze({ valid: false, reason, fingerprint: key.fingerprint, clientId: key.clientId, keyId: key.id });
 }

@@ -28,10 +28,10 @@ describe('PostgresStore migrations', () => {
 
   it('applies every step once and is idempotent', async () => {
     schema = randomSchema();
-    expect(await store().migrate()).toEqual({ from: 0, to: SCHEMA_VERSION, applied: [1, 2] });
+    expect(await store().migrate()).toEqual({ from: 0, to: SCHEMA_VERSION, applied: MIGRATIONS.map((m) => m.version) });
     expect(await store().migrate()).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION, applied: [] });
     expect(await migrate({ connectionString: testUrl(), schema })).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION, applied: [] });
-    expect(await versions()).toEqual([1, 2]);
+    expect(await versions()).toEqual(MIGRATIONS.map((m) => m.version));
   });
 
   it('is safe when many processes start at once on a new schema', async () => {
@@ -39,7 +39,7 @@ describe('PostgresStore migrations', () => {
     const starters = Array.from({ length: 8 }, () => store());
     const reports = await Promise.all(starters.map((s) => s.migrate()));
     expect(reports.filter((r) => r.applied.length > 0)).toHaveLength(1);
-    expect(await versions()).toEqual([1, 2]);
+    expect(await versions()).toEqual(MIGRATIONS.map((m) => m.version));
     // Lazy start from several stores at once works too (every one of them can read).
     const more = Array.from({ length: 4 }, () => store());
     await Promise.all(more.map((s) => s.listKeys({})));
@@ -52,7 +52,7 @@ describe('PostgresStore migrations', () => {
     const late = store();
     const error = await late.listKeys({}).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: ErrorCodes.UNAVAILABLE, details: { schemaVersion: 999, codeVersion: SCHEMA_VERSION } });
-    expect((error as Error).message).toMatch(/version 999, newer than this code supports \(2\)/);
+    expect((error as Error).message).toMatch(new RegExp(`version 999, newer than this code supports \\(${SCHEMA_VERSION}\\)`));
     await expect(late.migrate()).rejects.toThrow(/newer than this code supports/);
     await expect(store({ migrate: false }).findKeyById('x')).rejects.toThrow(/newer than this code supports/);
   });
@@ -60,7 +60,9 @@ describe('PostgresStore migrations', () => {
   it('with migrate: false, checks the schema instead of changing it', async () => {
     schema = randomSchema();
     const manual = store({ migrate: false });
-    await expect(manual.listKeys({})).rejects.toThrow(/is at version 0, this code needs 2; run store.migrate\(\)/);
+    await expect(manual.listKeys({})).rejects.toThrow(
+      new RegExp(`is at version 0, this code needs ${SCHEMA_VERSION}; run store.migrate\\(\\)`),
+    );
     expect(await adminQuery('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).toEqual([]);
     await manual.migrate();
     expect(await manual.listKeys({})).toEqual([]);
@@ -77,8 +79,8 @@ describe('PostgresStore migrations', () => {
     await adminQuery(`INSERT INTO ${n.migrations} (version, name) VALUES (1, 'v1')`);
     const old = makeKeyRecord({ keyHash: hashKey('sk_test_old') });
     const s = store();
-    await expect(store({ migrate: false }).listKeys({})).rejects.toThrow(/is at version 1, this code needs 2/);
-    expect(await s.migrate()).toEqual({ from: 1, to: 2, applied: [2] });
+    await expect(store({ migrate: false }).listKeys({})).rejects.toThrow(new RegExp(`is at version 1, this code needs ${SCHEMA_VERSION}`));
+    expect(await s.migrate()).toEqual({ from: 1, to: SCHEMA_VERSION, applied: MIGRATIONS.slice(1).map((m) => m.version) });
     await s.commit({ at: 1, insertKeys: [old] });
     await s.commit({ at: 2, updateKeys: [{ id: old.id, expectedVersion: 1, patch: { status: 'revoked' } }] });
     const page = await s.readChanges({ afterSeq: 0, limit: 10 });

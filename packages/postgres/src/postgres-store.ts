@@ -162,6 +162,14 @@ export class PostgresStore implements KeyStore {
     return rows[0] ? keyFromRow(rows[0]) : null;
   }
 
+  async claimNotice(keyId: string, notice: string, at: number): Promise<boolean> {
+    const rows = await this.query('claimNotice', {
+      text: `INSERT INTO ${this.names.notices} (key_id, notice, sent_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING key_id`,
+      values: [keyId, notice, at],
+    });
+    return rows.length === 1;
+  }
+
   async scanKeyHashes(after: string, limit: number): Promise<string[]> {
     // key_hash is UNIQUE: its index gives the order and the start of each page.
     const rows = await this.query('scanKeyHashes', {

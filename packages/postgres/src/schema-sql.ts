@@ -161,11 +161,18 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 3,
-    name: 'rotations: grace from first use',
+    name: 'rotations: grace from first use; key_notices: expiry notices sent once',
     statements: (n) => [
       `ALTER TABLE ${n.rotations} ADD COLUMN grace_from text NOT NULL DEFAULT 'rotation' CHECK (grace_from IN ('rotation', 'first-use'))`,
       `ALTER TABLE ${n.rotations} ADD COLUMN grace_ms bigint`,
       `ALTER TABLE ${n.rotations} ADD COLUMN first_used_at bigint`,
+      // One row per key and notice (e.g. 'expiring:3d'): the primary key makes a notice go out once across schedulers.
+      `CREATE TABLE ${n.notices} (
+        key_id text COLLATE "C" NOT NULL,
+        notice text NOT NULL,
+        sent_at bigint NOT NULL,
+        CONSTRAINT key_notices_pkey PRIMARY KEY (key_id, notice)
+      )`,
     ],
   },
 ];

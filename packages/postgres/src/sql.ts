@@ -16,6 +16,8 @@ export interface SchemaNames {
   /** The change log (schema version 2) and its counter. */
   readonly changes: string;
   readonly meta: string;
+  /** Expiry notices already sent (schema version 3). */
+  readonly notices: string;
   /** The LISTEN/NOTIFY channel for key changes (unquoted: `pg_notify` takes it as text). */
   readonly channel: string;
 }
@@ -37,6 +39,7 @@ export function schemaNames(schema: string): SchemaNames {
     migrations: table('schema_migrations'),
     changes: table('key_changes'),
     meta: table('keyward_meta'),
+    notices: table('key_notices'),
     channel: changeChannel(schema),
   };
 }

@@ -51,7 +51,7 @@ describe('createMetrics', () => {
         if (fail) throw new Error('receiver down');
       },
     };
-    const scheduler = new Scheduler(keyward, { sink, retryAfter: 0 });
+    const scheduler = new Scheduler(keyward, { sink, retryAfter: 0, graceFrom: 'rotation' });
     const registry = new Registry();
     const metrics = createMetrics(keyward, { registry, prefix: 'kw_', scheduler, keyCountCacheTtl: 0 });
 

@@ -110,11 +110,17 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'keys, rotations, audit_events, key_changes', sql: INITIAL },
   {
     version: 2,
-    name: 'rotations: grace from first use',
+    name: 'rotations: grace from first use; key_notices: expiry notices sent once',
     sql: `
 ALTER TABLE rotations ADD COLUMN grace_from TEXT NOT NULL DEFAULT 'rotation' CHECK (grace_from IN ('rotation', 'first-use'));
 ALTER TABLE rotations ADD COLUMN grace_ms INTEGER;
 ALTER TABLE rotations ADD COLUMN first_used_at INTEGER;
+CREATE TABLE key_notices (
+  key_id  TEXT NOT NULL,
+  notice  TEXT NOT NULL,
+  sent_at INTEGER NOT NULL,
+  PRIMARY KEY (key_id, notice)
+) STRICT;
 `,
   },
 ];
@@ -123,4 +129,4 @@ ALTER TABLE rotations ADD COLUMN first_used_at INTEGER;
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
 
 /** Tables the schema creates: a database holding any of them without `keyward_migrations` is someone else's. */
-export const KEYWARD_TABLES = ['keys', 'rotations', 'audit_events', 'key_changes', 'keyward_meta'] as const;
+export const KEYWARD_TABLES = ['keys', 'rotations', 'audit_events', 'key_changes', 'keyward_meta', 'key_notices'] as const;

@@ -7,7 +7,7 @@ import { makeKeyRecord, runKeyStoreContract } from '@keyward/core/testing';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrate } from './migrate-api.js';
-import { SCHEMA_VERSION } from './schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { SqliteStore } from './sqlite-store.js';
 
 runKeyStoreContract('SqliteStore (file, WAL)', async () => {
@@ -94,13 +94,13 @@ describe('SqliteStore on a file', () => {
     expect(await migrate(file)).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION, applied: [] });
     const second = store({ migrate: false });
     expect(await second.findKeyById(key.id)).toEqual(key);
-    expect(raw().prepare('SELECT version FROM keyward_migrations').all()).toEqual([{ version: SCHEMA_VERSION }]);
+    expect(raw().prepare('SELECT version FROM keyward_migrations').all()).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
   });
 
   it('migrates a fresh file once when several stores start at the same time', async () => {
     const all = Array.from({ length: 5 }, () => store());
     await Promise.all(all.map((s) => s.ready()));
-    expect(raw().prepare('SELECT count(*) AS n FROM keyward_migrations').get()).toEqual({ n: 1 });
+    expect(raw().prepare('SELECT count(*) AS n FROM keyward_migrations').get()).toEqual({ n: MIGRATIONS.length });
   });
 
   it('refuses a file whose schema is newer, naming the path and both versions, and changes nothing', async () => {
@@ -113,7 +113,9 @@ describe('SqliteStore on a file', () => {
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: ErrorCodes.UNAVAILABLE, details: { path: file, schemaVersion: SCHEMA_VERSION + 3 } });
     expect((error as Error).message).toContain(JSON.stringify(file));
-    expect((error as Error).message).toMatch(/schema version 4, newer than this @keyward\/sqlite supports \(1\)/);
+    expect((error as Error).message).toMatch(
+      new RegExp(`schema version ${SCHEMA_VERSION + 3}, newer than this @keyward/sqlite supports \\(${SCHEMA_VERSION}\\)`),
+    );
   });
 
   it('names the path when its directory does not exist, and works once it does', async () => {

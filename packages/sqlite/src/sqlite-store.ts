@@ -97,6 +97,15 @@ export class SqliteStore implements KeyStore {
     return this.run('findKeyById', (sql) => q.findKeyBy(sql, 'id', id));
   }
 
+  claimNotice(keyId: string, notice: string, at: number): Promise<boolean> {
+    return this.run(
+      'claimNotice',
+      (sql) =>
+        sql.get('INSERT INTO key_notices (key_id, notice, sent_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(keyId, notice, at)
+          .changes === 1,
+    );
+  }
+
   scanKeyHashes(after: string, limit: number): Promise<string[]> {
     return this.run('scanKeyHashes', (sql) => q.scanKeyHashes(sql, after, limit));
   }

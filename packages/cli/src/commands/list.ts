@@ -1,4 +1,4 @@
-import { isValidTime, type KeyView } from '@keyward/core';
+import { isValidTime, type KeyView, type RotationView } from '@keyward/core';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { OperationError } from '../errors.js';
@@ -26,8 +26,11 @@ export function registerList(program: Command, run: CommandContext['run']): void
             out.info(`warning: key ${key.fingerprint} of ${key.clientId} holds a time no date can: ${bad.join(', ')} (see keyward doctor)`);
         }
         const stale = keys.filter((k) => k.status !== k.storedStatus);
+        // Each key's rotation (as old or new key): its progress, first use and deadline.
+        const rotations = new Map((await keyward.listRotations(client)).map((r) => [r.rotationId, r]));
+        const rotationOf = (k: KeyView) => (k.rotationId === null ? undefined : rotations.get(k.rotationId));
         if (out.json) {
-          out.data(keys.map(toJson));
+          out.data(keys.map((k) => toJson(k, rotationOf(k))));
           return;
         }
         out.table(
@@ -38,9 +41,10 @@ export function registerList(program: Command, run: CommandContext['run']): void
             created: when(k.createdAt),
             expires: when(k.expiresAt, 'never'),
             'grace until': when(k.graceUntil),
+            rotation: rotationOf(k)?.status ?? '-',
             'last used': when(k.lastUsedAt),
           })),
-          ['fingerprint', 'client', 'status', 'created', 'expires', 'grace until', 'last used'],
+          ['fingerprint', 'client', 'status', 'created', 'expires', 'grace until', 'rotation', 'last used'],
         );
         if (stale.length > 0)
           out.info('* effective status, decided by the clock as the API decides it; the stored status catches up at the next keyward tick');
@@ -48,7 +52,7 @@ export function registerList(program: Command, run: CommandContext['run']): void
     );
 }
 
-function toJson(k: KeyView) {
+function toJson(k: KeyView, rotation: RotationView | undefined) {
   return {
     fingerprint: k.fingerprint,
     clientId: k.clientId,
@@ -62,5 +66,15 @@ function toJson(k: KeyView) {
     lastUsedAt: iso(k.lastUsedAt),
     revokedAt: iso(k.revokedAt),
     revokedReason: k.revokedReason,
+    rotation:
+      rotation === undefined
+        ? null
+        : {
+            rotationId: rotation.rotationId,
+            status: rotation.status,
+            graceFrom: rotation.graceFrom,
+            firstUsedAt: iso(rotation.firstUsedAt),
+            graceUntil: iso(rotation.graceUntil),
+          },
   };
 }

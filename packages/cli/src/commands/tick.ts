@@ -8,7 +8,8 @@ function schedulerOptions(command: Command): Command {
   return command
     .option('--sink-dir <dir>', 'deliver rotated keys as 0600 files in this directory')
     .option('--webhook <url>', 'deliver rotated keys to this URL (signing secret in KEYWARD_WEBHOOK_SECRET)')
-    .option('--rotate-before <duration>', 'rotate keys this close to expiry (default: 7d)');
+    .option('--rotate-before <duration>', 'rotate keys this close to expiry (default: 7d)')
+    .option('--grace-from <when>', 'what starts the old key\'s grace: "first-use" (default: the new key\'s first use) or "rotation"');
 }
 
 export function registerTick(program: Command, run: CommandContext['run']): void {

@@ -1,6 +1,6 @@
 import { Cron } from 'croner';
 import { type AuditAnchorConfig, type AuditAnchorOptions, resolveAnchorOptions } from '../audit/anchor-options.js';
-import { type Duration, parseDuration } from '../duration.js';
+import { type Duration, formatDuration, parseDuration } from '../duration.js';
 import { invalidOption } from '../errors.js';
 import type { Keyward } from '../keyward.js';
 import { type Logger, silentLogger } from '../logger.js';
@@ -14,6 +14,20 @@ export interface SchedulerOptions {
   timezone?: string;
   /** Rotate an active key once it is this close to expiry. Default `7d`. */
   rotateBefore?: Duration;
+  /**
+   * What starts the old key's grace in scheduled rotations. Default `'first-use'`: an
+   * unattended rotation cannot know when the consumer picks its new key up (a deploy
+   * freeze, a weekend, a lost webhook), so the old key stays until the new one is used
+   * (plus the grace), at the latest `maxWait` (the keyward option) or its own expiry.
+   * `'rotation'`: a fixed grace from the rotation.
+   */
+  graceFrom?: 'rotation' | 'first-use';
+  /**
+   * Lead times before a key's expiry at which `key.expiring` is raised (through the alert
+   * sinks), once per key and lead time across schedulers and restarts (recorded in the
+   * store). `false` or `[]` for none. Default `['14d', '3d', '1d']`.
+   */
+  expiryNotices?: readonly Duration[] | false;
   /**
    * Delivers the new key of each scheduled rotation. Without one the scheduler does
    * not rotate: it raises `key.expiring` (with `daysLeft`) so the client can pull a
@@ -58,6 +72,9 @@ export interface SchedulerConfig {
   readonly cron: string;
   readonly timezone: string | undefined;
   readonly rotateBeforeMs: number;
+  readonly graceFrom: 'rotation' | 'first-use';
+  /** Lead times in ms, each with its label (as configured, e.g. `14d`). */
+  readonly expiryNotices: readonly { readonly ms: number; readonly label: string }[];
   readonly sink: SecretSink | undefined;
   readonly staleAfterMs: number;
   readonly retryAfterMs: number;
@@ -119,6 +136,19 @@ export function resolveSchedulerOptions(keyward: Keyward, options: SchedulerOpti
   const logger = options.logger ?? keyward.config.logger ?? silentLogger;
   if (typeof logger !== 'object' || typeof (logger as Logger).warn !== 'function')
     throw invalidOption(name('logger'), logger, 'must be a pino-style logger');
+  const notices = options.expiryNotices ?? ['14d', '3d', '1d'];
+  if (notices !== false && !Array.isArray(notices))
+    throw invalidOption(name('expiryNotices'), notices, 'must be an array of durations or false');
+  const expiryNotices =
+    notices === false
+      ? []
+      : notices.map((d, i) => ({
+          ms: parseDuration(d, name(`expiryNotices[${i}]`)),
+          label: typeof d === 'string' ? d : formatDuration(d),
+        }));
+  const graceFrom = options.graceFrom ?? 'first-use';
+  if (graceFrom !== 'rotation' && graceFrom !== 'first-use')
+    throw invalidOption(name('graceFrom'), graceFrom, 'must be "rotation" or "first-use"');
   const lockTtlMs = parseDuration(options.lockTtl ?? '15m', name('lockTtl'));
   if (lockTtlMs < 1000) throw invalidOption(name('lockTtl'), options.lockTtl, 'must be at least 1s');
   const staleAfterMs = parseDuration(options.staleAfter ?? '1h', name('staleAfter'));
@@ -127,6 +157,8 @@ export function resolveSchedulerOptions(keyward: Keyward, options: SchedulerOpti
     cron: checkCron(options.cron ?? '*/15 * * * *', timezone),
     timezone,
     rotateBeforeMs: parseDuration(options.rotateBefore ?? '7d', name('rotateBefore')),
+    graceFrom,
+    expiryNotices,
     sink,
     staleAfterMs,
     retryAfterMs: parseDuration(options.retryAfter ?? '1h', name('retryAfter')),

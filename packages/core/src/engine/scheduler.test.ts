@@ -31,12 +31,13 @@ class RecordingSink implements SecretSink {
   }
 }
 
-function setup(options: { sink?: SecretSink | null } = {}) {
+function setup(options: { sink?: SecretSink | null; expiryNotices?: readonly string[] | false } = {}) {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const store = new MemoryStore();
   const keyward = createKeyward({ store, clock });
   const sink = new RecordingSink();
-  const scheduler = new Scheduler(keyward, options.sink === null ? {} : { sink: options.sink ?? sink });
+  const notices = options.expiryNotices === undefined ? {} : { expiryNotices: options.expiryNotices };
+  const scheduler = new Scheduler(keyward, options.sink === null ? notices : { ...notices, sink: options.sink ?? sink });
   const seen: { name: string; event: unknown }[] = [];
   for (const name of ['rotation.failed', 'key.expiring', 'key.orphaned', 'key.finalized'] as const) {
     keyward.on(name, (event: KeywardEvents[typeof name]) => {
@@ -106,7 +107,7 @@ describe('Scheduler pass', () => {
   });
 
   it('without a sink it raises key.expiring with daysLeft (once a day), and rotates nothing', async () => {
-    const { clock, keyward, store, scheduler, seen } = setup({ sink: null });
+    const { clock, keyward, store, scheduler, seen } = setup({ sink: null, expiryNotices: false });
     await keyward.issue('acme');
     clock.advance(25 * DAY);
     expect(await scheduler.tick()).toMatchObject({ rotated: 0, expiring: 1 });
@@ -115,6 +116,37 @@ describe('Scheduler pass', () => {
     expect(await scheduler.tick()).toMatchObject({ expiring: 1 });
     const notices = seen.filter((s) => s.name === 'key.expiring').map((s) => s.event as KeywardEvents['key.expiring']);
     expect(notices.map((n) => n.daysLeft)).toEqual([5, 4]);
+    expect(await store.listRotations({})).toHaveLength(0);
+  });
+
+  it('sends each expiry notice once per key and lead time, across two schedulers and a restart', async () => {
+    const { clock, keyward, store, seen } = setup({ sink: null });
+    const other = new Scheduler(keyward, { expiryNotices: ['14d', '3d', '1d'] });
+    const first = new Scheduler(keyward, { expiryNotices: ['14d', '3d', '1d'] });
+    await keyward.issue('acme'); // 30 days
+    const short = await keyward.issue('short', { ttl: '2d' }); // within 14d and 3d at once: one notice, for 3d
+    const pass = () => Promise.all([first.tick(), other.tick()]);
+    await pass();
+    clock.advance(16 * DAY + 1); // acme: 14 days left
+    await pass();
+    await pass();
+    const restarted = new Scheduler(keyward, { expiryNotices: ['14d', '3d', '1d'] });
+    await restarted.tick();
+    clock.advance(11 * DAY); // acme: 3 days left
+    await pass();
+    clock.advance(2 * DAY); // acme: 1 day left
+    await pass();
+    await pass();
+    const notices = seen
+      .filter((s) => s.name === 'key.expiring')
+      .map((s) => s.event as KeywardEvents['key.expiring'])
+      .filter((e) => e.notice !== undefined);
+    expect(notices.map((n) => [n.fingerprint, n.notice])).toEqual([
+      [short.fingerprint, '3d'],
+      [expect.any(String), '14d'],
+      [expect.any(String), '3d'],
+      [expect.any(String), '1d'],
+    ]);
     expect(await store.listRotations({})).toHaveLength(0);
   });
 

@@ -8,6 +8,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { emptySummary, type PassReport, type SchedulerEventMap, type SchedulerEventName, SchedulerEvents } from './scheduler-events.js';
 import { resolveSchedulerOptions, type SchedulerConfig, type SchedulerOptions } from './scheduler-options.js';
 import { finalizeDueRotations, purgeRetired } from './step-maintain.js';
+import { sendExpiryNotices } from './step-notices.js';
 import { detectOrphans } from './step-orphans.js';
 import { recoverStaleRotations } from './step-recover.js';
 import { rotateDueKeys } from './step-rotate.js';
@@ -148,6 +149,7 @@ export class Scheduler {
     await runStep(ctx, 'finalize', () => finalizeDueRotations(ctx));
     await runStep(ctx, 'purge', () => purgeRetired(ctx));
     await runStep(ctx, 'orphans', () => detectOrphans(ctx));
+    await runStep(ctx, 'notices', () => sendExpiryNotices(ctx));
     const anchors = this.anchors;
     if (anchors) await runStep(ctx, 'anchor', async () => void (await anchors.maybePublish()));
     return this.finish(ctx.summary, startedAt, t0, ctx.stepsFailed === 0);

@@ -53,7 +53,7 @@ async function rotateChunk(ctx: PassContext, chunk: readonly KeyRecord[]): Promi
   try {
     started = await keyward.startRotations(
       chunk.map((key) => ({ key, idempotencyKey: scheduledToken(key) })),
-      { actor: config.actor, reason: 'scheduled: key near expiry' },
+      { actor: config.actor, reason: 'scheduled: key near expiry', graceFrom: config.graceFrom },
     );
   } catch (error) {
     config.logger.warn(
@@ -132,6 +132,7 @@ async function rotateOne(ctx: PassContext, key: KeyRecord, now: number): Promise
       idempotencyKey: scheduledToken(key),
       actor: config.actor,
       reason: 'scheduled: key near expiry',
+      graceFrom: config.graceFrom,
     });
   } catch (error) {
     if (lostRace(error)) return; // another process (or an operator) is rotating this client

@@ -14,6 +14,8 @@ export interface Entry {
   lastTouch: number;
   /** A pending key's use was passed to the first-use recorder (once per entry). */
   firstUseNoted: boolean;
+  /** `valid` with `sunset` at the key's expiry, once it is within `sunsetBeforeExpiry` (built on first need). */
+  nearExpiry?: VerifyResult;
 }
 
 /**
