@@ -21,6 +21,7 @@ import { runBench } from './lib/run-bench.mjs';
 
 const ROWS = Number(process.env.AUDIT_ROWS ?? 1_000_000);
 const BATCH = 10_000;
+const PAGE = Number(process.env.AUDIT_PAGE ?? 5000);
 const T0 = Date.UTC(2026, 0, 1);
 
 function databaseUrl() {
@@ -53,7 +54,9 @@ async function measure(mode, schema, anchor) {
     const { createKeyward } = await import('@keyward/core');
     const keyward = createKeyward({ store });
     const run =
-      mode === 'stream' ? () => keyward.verifyAuditChain({ anchors: [anchor] }) : async () => verifyAuditRows(await store.listAudit({}));
+      mode === 'stream'
+        ? () => keyward.verifyAuditChain({ anchors: [anchor], pageSize: PAGE })
+        : async () => verifyAuditRows(await store.listAudit({}));
     const { result, seconds, rssMb } = await withPeakRss(run);
     if (!result.ok || result.count !== ROWS) throw new Error(`${mode}: unexpected report ${JSON.stringify(result)}`);
     process.stdout.write(JSON.stringify({ rowsPerS: Math.round(ROWS / seconds), rssMb, seconds }));
@@ -108,7 +111,7 @@ async function seed(pool, schema) {
 async function child(mode, schema, anchor) {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [fileURLToPath(import.meta.url), mode, schema, `${anchor.seq}:${anchor.hash}`],
+    [...process.execArgv, fileURLToPath(import.meta.url), mode, schema, `${anchor.seq}:${anchor.hash}`],
     {
       env: process.env,
       maxBuffer: 1 << 20,
@@ -131,7 +134,7 @@ async function main() {
       await pool.query(`ANALYZE "${schema}".audit_events`);
       console.error(`seeded ${ROWS} chained rows in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
       const stream = await child('stream', schema, anchor);
-      console.error(`streaming verify (keyset pages of 5000, 1 anchor): ${stream.rowsPerS} rows/s, peak RSS ${stream.rssMb} MB`);
+      console.error(`streaming verify (keyset pages of ${PAGE}, 1 anchor): ${stream.rowsPerS} rows/s, peak RSS ${stream.rssMb} MB`);
       const baseline = await child('baseline', schema, anchor);
       console.error(`baseline (listAudit({}) then verifyAuditRows): ${baseline.rowsPerS} rows/s, peak RSS ${baseline.rssMb} MB`);
       console.log(

@@ -3,6 +3,8 @@
 // the whole trail or forks its head. The chain alone still verifies each time; the
 // published anchors do not, and the report names the anchor that failed.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -17,6 +19,9 @@ import {
   ManualClock,
   parseAnchorLines,
   Scheduler,
+  SIGNATURE_HEADER,
+  verifyWebhookSignature,
+  webhookAlertSink,
 } from '@keyward/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type Attacker, type Backend, postgresBackend, sqliteBackend, type Target } from './attackers.js';
@@ -142,5 +147,45 @@ describe.each([sqliteBackend, postgresBackend])('audit anchors: $name', (backend
     const report = await keyward.verifyAuditChain({ anchors });
     expect(report).toMatchObject({ ok: false, problem: 'forked', brokenAt: 1100, anchor: { seq: 1100, hash: anchors[1]?.hash } });
     expect(!report.ok && 'actualHash' in report && report.actualHash).not.toBe(anchors[1]?.hash);
+  });
+});
+
+describe('audit anchors to the signed webhook alert sink', () => {
+  it('a real HTTP receiver gets each anchor signed (HMAC) and, with a signing key, Ed25519-signed; saved bodies verify the trail', async () => {
+    const secret = 'anchor-webhook-secret-0123456789';
+    const received: { body: string; signature: string | undefined }[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push({ body: Buffer.concat(chunks).toString('utf8'), signature: req.headers[SIGNATURE_HEADER.toLowerCase()] as string });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/anchors`;
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const target = await sqliteBackend.open();
+    try {
+      const clock = new ManualClock(T0);
+      const keyward = createKeyward({ store: target.store, clock });
+      const scheduler = new Scheduler(keyward, {
+        anchors: { everyRows: 10, sinks: [webhookAlertSink({ url, secret })], signingKey: privateKey },
+      });
+      await append(target.store, clock, 25, 'app');
+      await scheduler.tick();
+      await append(target.store, clock, 10, 'app');
+      await scheduler.tick();
+      expect(received).toHaveLength(2);
+      for (const { body, signature } of received) expect(verifyWebhookSignature({ payload: body, header: signature, secret })).toBe(true);
+      const anchors = parseAnchorLines(received.map((r) => r.body).join('\n'));
+      expect(anchors.map((a) => a.seq)).toEqual([25, 35]);
+      expect(await keyward.verifyAuditChain({ anchors, publicKey })).toMatchObject({ ok: true, count: 35, anchorsChecked: 2 });
+    } finally {
+      await target.cleanup();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });

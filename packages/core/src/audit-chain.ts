@@ -3,7 +3,8 @@ import type { AuditEntry, AuditRecord } from './types.js';
 
 /** JSON with object keys sorted at every depth, so equal entries hash equally in every store. */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) {
     let out = '[';
     for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i]);

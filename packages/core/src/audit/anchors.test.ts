@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { Scheduler } from '../engine/scheduler.js';
 import { createKeyward } from '../keyward.js';
 import { MemoryStore } from '../memory-store.js';
 import type { AuditEntry, AuditRecord } from '../types.js';
-import { type AuditAnchor, parseAnchor, parseAnchorLines, signAnchor } from './anchor.js';
+import { type AuditAnchor, anchorSignatureValid, anchorSigningText, parseAnchor, parseAnchorLines, signAnchor } from './anchor.js';
 import { verifyAuditStream } from './verify-stream.js';
 
 function entry(i: number, extra = ''): AuditEntry {
@@ -81,6 +81,33 @@ describe('verifyAuditStream with anchors', () => {
     const forged = { ...signed, hash: (original[10] as AuditRecord).hash };
     expect(await verifyAuditStream(pages(original), [forged], publicKey)).toMatchObject({ ok: false, problem: 'bad_signature' });
     expect(await verifyAuditStream(pages(original), [at(original, 5)], publicKey)).toMatchObject({ ok: false, problem: 'bad_signature' });
+  });
+});
+
+describe('anchor signatures (Ed25519, known vectors)', () => {
+  // RFC 8032, section 7.1, test 1.
+  const rfcKey = () =>
+    createPrivateKey({
+      key: {
+        kty: 'OKP',
+        crv: 'Ed25519',
+        d: Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex').toString('base64url'),
+        x: Buffer.from('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a', 'hex').toString('base64url'),
+      },
+      format: 'jwk',
+    });
+
+  it('signs the documented text with the RFC 8032 key, deterministically', () => {
+    const key = rfcKey();
+    expect(sign(null, Buffer.alloc(0), key).toString('hex')).toBe(
+      'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b',
+    );
+    const anchor = { seq: 1200, hash: 'ab'.repeat(32), at: '2026-01-01T00:00:00.000Z' };
+    expect(anchorSigningText(anchor)).toBe(`keyward-audit-anchor/v1\n1200\n${'ab'.repeat(32)}\n2026-01-01T00:00:00.000Z`);
+    const signed = signAnchor(anchor, key);
+    expect(signed.signature).toBe('wADhXmGHo7JOPmK7ruWSDMOVFTtOpc4TmRnbzFoHhzU4YZ9/1PD7fXg+YScFWpY47DLN0e1LVRGqN9H98wtODw==');
+    expect(anchorSignatureValid(signed, createPublicKey(key))).toBe(true);
+    expect(anchorSignatureValid({ ...signed, at: '2026-01-01T00:00:00.001Z' }, createPublicKey(key))).toBe(false);
   });
 });
 
@@ -163,6 +190,9 @@ describe('scheduler anchors', () => {
     const { publicKey } = generateKeyPairSync('ed25519');
     expect(() => new Scheduler(keyward, { anchors: { signingKey: publicKey } })).toThrow(/must be a private key/);
     expect(new Scheduler(keyward, { anchors: false }).anchors).toBeUndefined();
+    // The caller's objects are never mutated (frozen: a write would throw).
+    const options = Object.freeze({ anchors: Object.freeze({ everyRows: 5, sinks: Object.freeze([]) }) });
+    expect(new Scheduler(keyward, options).anchors?.config).toMatchObject({ everyRows: 5, everyMs: 3_600_000 });
   });
 
   it('a new process resumes from the anchor file (reads only new rows) and fails its pass when the trail no longer holds it', async () => {
