@@ -42,7 +42,8 @@ describe('delivery that keeps failing (real webhook receiver answering 500)', ()
     const keyward = createKeyward({ store, clock, logger });
     const sleeps: number[] = [];
     const sink = new WebhookSink({ url: keyReceiver.url, secret: SECRET, attempts: 3, logger, sleep: async (ms) => void sleeps.push(ms) });
-    const scheduler = new Scheduler(keyward, { sink, logger, retryAfter: '1h' });
+    // No expiry notices: this test counts the alerts of failed deliveries.
+    const scheduler = new Scheduler(keyward, { sink, logger, retryAfter: '1h', expiryNotices: false });
     const alerting = createAlerting(keyward, { sinks: [webhookAlertSink({ url: alertReceiver.url, secret: SECRET })], scheduler });
     const failed: KeywardEvents['rotation.failed'][] = [];
     keyward.on('rotation.failed', (e) => void failed.push(e));
@@ -89,7 +90,9 @@ describe('no sink configured', () => {
     const keyward = createKeyward({ store, clock });
     const scheduler = new Scheduler(keyward);
     const expiring: KeywardEvents['key.expiring'][] = [];
-    keyward.on('key.expiring', (e) => void expiring.push(e));
+    const notices: KeywardEvents['key.expiring'][] = [];
+    // The daily reminder (no `notice`) and the once-per-lead-time expiry notices (`notice`).
+    keyward.on('key.expiring', (e) => void (e.notice === undefined ? expiring : notices).push(e));
     const issued = await keyward.issue('acme');
     for (let hour = 0; hour <= 30 * 24; hour += 6) {
       clock.set(Date.UTC(2026, 0, 1) + hour * 3_600_000);
@@ -98,6 +101,7 @@ describe('no sink configured', () => {
     }
     expect(await store.listRotations({})).toEqual([]);
     expect(expiring.map((e) => e.daysLeft)).toEqual([7, 6, 5, 4, 3, 2, 1, 0]);
+    expect(notices.map((e) => e.notice)).toEqual(['14d', '3d', '1d']);
     expect(expiring.every((e) => e.keyId === issued.id && e.expiresAt === issued.expiresAt)).toBe(true);
     expect(await keyward.verify(issued.key)).toMatchObject({ valid: false, reason: 'expired' });
     await keyward.close();
