@@ -4,6 +4,7 @@ import { registerAbort } from './commands/abort.js';
 import { registerAudit } from './commands/audit.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerIssue } from './commands/issue.js';
+import { registerLeak } from './commands/leak.js';
 import { registerList } from './commands/list.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerRevoke } from './commands/revoke.js';
@@ -18,6 +19,8 @@ export interface CliEnvironment extends Streams {
   env: NodeJS.ProcessEnv;
   /** Where SIGTERM/SIGINT come from (`process` for the real CLI). */
   signals?: NodeJS.EventEmitter;
+  /** Where `keyward leak` reads keys from (`process.stdin` for the real CLI). */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
 /** This package's version, from its package.json (one level above `src/` and `dist/` alike). */
@@ -64,6 +67,7 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
     register(program, context.run);
   }
   registerScheduler(program, context.run, environment.signals ?? process);
+  registerLeak(program, context.run, environment.stdin ?? process.stdin);
   for (const command of program.commands) command.exitOverride();
 
   try {

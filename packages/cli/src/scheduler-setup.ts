@@ -78,7 +78,8 @@ function anchorsFrom(env: NodeJS.ProcessEnv): { file?: string; signingKey?: stri
   return { ...(file ? { file } : {}), ...(signingKey ? { signingKey } : {}) };
 }
 
-function sinkFrom(flags: SchedulerFlags, env: NodeJS.ProcessEnv): SecretSink | undefined {
+/** The secret sink named by `--sink-dir` or `--webhook` (the secret from KEYWARD_WEBHOOK_SECRET), if any. */
+export function sinkFrom(flags: Pick<SchedulerFlags, 'sinkDir' | 'webhook'>, env: NodeJS.ProcessEnv): SecretSink | undefined {
   if (flags.sinkDir !== undefined && flags.webhook !== undefined) throw new UsageError('use either --sink-dir or --webhook, not both');
   if (flags.sinkDir !== undefined) return new FileSink({ dir: flags.sinkDir });
   if (flags.webhook !== undefined) {

@@ -28,6 +28,12 @@ export interface KeywardEvents {
   'key.finalized': KeyFacts & { rotationId: string; retiredKeyId: string; retiredFingerprint: string; actor: string | null };
   'key.revoked': KeyFacts & { reason: string; actor: string | null; previousStatus: KeyStatus; rotationId: string | null };
   'key.purged': KeyFacts & { status: KeyStatus };
+  /**
+   * A key of this deployment was reported leaked (secret scanning, an operator, `reportLeak`).
+   * `outcome`: `revoked`, `rotated` (successor delivered, leaked key revoked) or
+   * `already_retired` (reported again). `source`: where it was found.
+   */
+  'key.leaked': KeyFacts & { source: string; policy: 'revoke' | 'rotate'; outcome: 'revoked' | 'rotated' | 'already_retired' };
   /** A mistaken revoke was undone within the unrevoke window: the key is accepted again. */
   'key.unrevoked': KeyFacts & { reason: string; actor: string | null; revokedAt: number };
   /** A valid request made with the old key of a rotation, before its grace ends. */

@@ -41,6 +41,7 @@ export { createKeyward, Keyward } from './keyward.js';
 export { DEFAULT_BITS_PER_KEY, HashFilter } from './known-keys/hash-filter.js';
 export { KnownKeys, type KnownKeysConfig, type KnownKeysStatus } from './known-keys/known-keys.js';
 export type { LookupBudgetStatus } from './known-keys/lookup-budget.js';
+export type { LeakOutcome, LeakPolicy, LeakResult, ReportLeakOptions } from './leak/report-leak.js';
 export { type EffectiveStatus, effectiveStatus, type KeyView, viewKeys } from './lifecycle/effective-status.js';
 export { type RotationProgress, type RotationView, rotationProgress, viewRotation } from './lifecycle/rotation-status.js';
 export { assertTransition, canTransition, type RefusalReason, refusalAt } from './lifecycle.js';

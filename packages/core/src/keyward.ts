@@ -9,6 +9,7 @@ import { type IssuedKey, type IssueOptions, issueKey } from './issue-key.js';
 import { createKeyHasher } from './key-hash.js';
 import { hasChangeLog, hasKeyHashScan, type KeyStore } from './key-store.js';
 import { KnownKeys, type KnownKeysStatus } from './known-keys/known-keys.js';
+import { type LeakResult, type ReportLeakOptions, reportLeak } from './leak/report-leak.js';
 import { type KeyView, viewKeys } from './lifecycle/effective-status.js';
 import { FirstUseRecorder } from './lifecycle/first-use.js';
 import { type RotationView, viewRotation } from './lifecycle/rotation-status.js';
@@ -213,6 +214,16 @@ export class Keyward {
 
   revoke(keyId: string, options: RevokeOptions): Promise<KeyRecord> {
     return revokeKey(this.ops, keyId, options);
+  }
+
+  /**
+   * A leak report: each token that is one of our keys and still accepted is revoked now
+   * (reason `leaked: <source>`), or with `policy: 'rotate'` its successor is delivered
+   * through `sink` and then it is revoked. Every token is audited by fingerprint; nothing
+   * stores or logs the plaintext. At most 1,000 tokens. See `reportLeak`.
+   */
+  reportLeak(tokens: readonly string[], options: ReportLeakOptions): Promise<LeakResult[]> {
+    return reportLeak(this.ops, tokens, options);
   }
 
   /** Undoes a mistaken revoke within `unrevokeWindow` (see `unrevokeKey` for when it is refused). */

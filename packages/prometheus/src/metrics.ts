@@ -55,6 +55,9 @@ export function createMetrics(keyward: Keyward, options: MetricsOptions = {}): K
   const revokedUses = counter('revoked_key_uses_total', 'Requests made with a revoked key.');
   const expiredUses = counter('expired_key_uses_total', 'Requests made with an expired key.');
   const unknownUses = counter('unknown_key_attempts_total', 'Well-formed keys that match no stored key.');
+  const leaked = counter('keys_leaked_total', 'Keys of this deployment reported leaked, by outcome (revoked, rotated, already_retired).', [
+    'outcome',
+  ]);
   const expiring = counter('keys_expiring_notices_total', 'key.expiring notices raised (no sink, or a rotation waiting for a retry).');
   const orphans = counter('orphans_total', 'Orphans found by the scheduler, by problem.', ['problem']);
   const lastSuccess = new Gauge({
@@ -128,6 +131,7 @@ export function createMetrics(keyward: Keyward, options: MetricsOptions = {}): K
       else unknownUses.inc();
     }),
     keyward.on('key.expiring', () => expiring.inc()),
+    keyward.on('key.leaked', (e) => leaked.inc({ outcome: e.outcome })),
     keyward.on('key.orphaned', (e) => orphans.inc({ problem: e.problem })),
   ];
   if (scheduler) {
@@ -156,6 +160,7 @@ export function createMetrics(keyward: Keyward, options: MetricsOptions = {}): K
     revokedUses,
     expiredUses,
     unknownUses,
+    leaked,
     expiring,
     orphans,
     lastSuccess,

@@ -16,6 +16,7 @@ export type AlertKind =
   | 'key.used_in_grace'
   | 'key.revoked'
   | 'rotation.switched'
+  | 'key.leaked'
   | 'key.used_after_switch'
   /** Sent by the scheduler's audit anchors (not from events, not in `kinds`). */
   | 'audit.anchor';

@@ -40,6 +40,7 @@ export const DEFAULT_ALERT_KINDS: readonly AlertKind[] = [
   'key.expiring',
   'rotation.switched',
   'key.used_after_switch',
+  'key.leaked',
 ];
 
 const SEVERITY: Record<AlertKind, AlertSeverity> = {
@@ -53,6 +54,7 @@ const SEVERITY: Record<AlertKind, AlertSeverity> = {
   'key.used_in_grace': 'info',
   'key.revoked': 'info',
   'rotation.switched': 'info',
+  'key.leaked': 'critical',
   'key.used_after_switch': 'warning',
   'audit.anchor': 'info',
 };
@@ -149,6 +151,13 @@ export function createAlerting(keyward: Keyward, options: AlertingOptions): Aler
         ...facts(e),
         summary: `client ${e.clientId} switched to its new key ${e.fingerprint}; the old key ${e.oldFingerprint} works until ${new Date(e.graceUntil).toISOString()}`,
         details: { firstUsedAt: e.firstUsedAt, graceUntil: e.graceUntil, graceFrom: e.graceFrom, oldFingerprint: e.oldFingerprint },
+      }),
+    ),
+    on('key.leaked', (e) =>
+      raise('key.leaked', {
+        ...facts(e),
+        summary: `key ${e.fingerprint} of client ${e.clientId} was reported leaked at ${e.source}: ${e.outcome.replace('_', ' ')}`,
+        details: { source: e.source, policy: e.policy, outcome: e.outcome },
       }),
     ),
     on('key.used_after_switch', (e) => {
