@@ -72,7 +72,10 @@ function liveClients(port, keys) {
       samples.push(performance.now() - started);
       total++;
       if (status === 200) ok++;
-      if (i === mine.length - 1 && (cycled[c] = (cycled[c] ?? 0) + 1) === 1) warmed++;
+      if (i === mine.length - 1) {
+        cycled[c] = (cycled[c] ?? 0) + 1;
+        if (cycled[c] === 1) warmed++;
+      }
     }
     agent.destroy();
   });

@@ -476,7 +476,9 @@ async function adoption() {
 async function main() {
   if (process.env.BENCH_ONLY_ADOPTION === '1') {
     const adopted = await adoption();
-    console.log(`RESULT adoption_failed_requests=${adopted.failed} first_use_lag_p99_ms=${Math.round(adopted.lagP99)} first_use_lag_p50_ms=${Math.round(adopted.lagP50)}`);
+    console.log(
+      `RESULT adoption_failed_requests=${adopted.failed} first_use_lag_p99_ms=${Math.round(adopted.lagP99)} first_use_lag_p50_ms=${Math.round(adopted.lagP50)}`,
+    );
     return;
   }
   console.log(`bench:rotation — ${CLIENTS.toLocaleString('en-US')} clients, goal >= ${GOAL} rotations/s\n`);

@@ -69,7 +69,7 @@ describe('a flood of made-up keys (PostgreSQL, two API processes, own Redis, no 
     stops.push(() => apps.stop());
     await filterReady(apps.ports);
     const load = startLoad(apps.ports);
-    live.forEach((k, i) => load.add(k.clientId, k.key, `127.0.0.${10 + i}`));
+    for (const [i, k] of live.entries()) load.add(k.clientId, k.key, `127.0.0.${10 + i}`);
     const before = await Promise.all(apps.ports.map(unknownLookups));
     const flood = startFlood(apps.ports, { addresses: 64, connections: 32 });
     await new Promise((r) => setTimeout(r, 1500));

@@ -273,8 +273,10 @@ export class Verifier {
       const { sunsetBeforeExpiry } = this.config;
       if (sunsetBeforeExpiry !== undefined && sunsetBeforeExpiry > 0 && entry.key.graceUntil === null) {
         const { expiresAt } = entry.key;
-        if (expiresAt !== null && expiresAt - now <= sunsetBeforeExpiry)
-          return (entry.nearExpiry ??= nearExpiryResult(entry.valid as ValidKey));
+        if (expiresAt !== null && expiresAt - now <= sunsetBeforeExpiry) {
+          entry.nearExpiry ??= nearExpiryResult(entry.valid as ValidKey);
+          return entry.nearExpiry;
+        }
       }
       return entry.valid;
     }

@@ -29,4 +29,12 @@ export {
   unavailableError,
   validKeyHeaders,
 } from './responses.js';
+export {
+  MAX_REPORT_BYTES,
+  SecretScanningEndpoint,
+  type SecretScanningOptions,
+  type SecretScanningRequest,
+  type SecretScanningResponse,
+  secretScanningHandler,
+} from './secret-scanning.js';
 export { parseIdempotencyKey, type SelfRotationBody, type SelfRotationResponse, selfRotate } from './self-rotate.js';
