@@ -2,3 +2,4 @@ export { ApiKeyHttpError, type AttemptLimiter, HttpErrorCodes, MemoryAttemptLimi
 export { type ApiKeyAuthMiddleware, apiKeyAuth, requireScopes } from './api-key-auth.js';
 export { type ApiKeyAuthOptions, type KoaErrorHook, sendError } from './options.js';
 export { type ApiKeyRotationOptions, apiKeyRotation } from './rotation.js';
+export { type SecretScanningOptionsKoa, secretScanning } from './secret-scanning.js';

@@ -1,0 +1,143 @@
+import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createKeyward, type Keyward } from '@keyward/core';
+import { secretScanningRouter } from '@keyward/express';
+import { secretScanning } from '@keyward/koa';
+import { SqliteStore } from '@keyward/sqlite';
+import express from 'express';
+import Koa from 'koa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, startApps, until } from '../support/faults/fleet.mjs';
+
+/** A test "GitHub": one P-256 key in a published document; signs reports as GitHub does. */
+const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+let keysServer: Server;
+let keysUrl = '';
+
+function signedReport(matches: unknown): { body: string; headers: Record<string, string> } {
+  const body = JSON.stringify(matches);
+  return {
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'github-public-key-identifier': 'test-key',
+      'github-public-key-signature': sign('sha256', Buffer.from(body), pair.privateKey as KeyObject).toString('base64'),
+    },
+  };
+}
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+const cleanups: (() => Promise<unknown>)[] = [];
+let dir: string;
+let env: Record<string, string>;
+let admin: Keyward;
+let second: Awaited<ReturnType<typeof startApps>>;
+
+beforeAll(async () => {
+  keysServer = createServer((_req, res) => {
+    const key = (pair.publicKey as KeyObject).export({ type: 'spki', format: 'pem' });
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ public_keys: [{ key_identifier: 'test-key', key, is_current: true }] }));
+  });
+  keysUrl = `http://127.0.0.1:${await listen(keysServer)}/keys`;
+  cleanups.push(() => new Promise((r) => keysServer.close(r)));
+  dir = mkdtempSync(join(tmpdir(), 'keyward-leak-http-'));
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+  env = { KEYWARD_DATABASE_URL: join(dir, 'keyward.db') };
+  expect((await cli(['migrate'], env)).code).toBe(0);
+  admin = createKeyward({ store: new SqliteStore({ path: env.KEYWARD_DATABASE_URL as string, migrate: false }) });
+  cleanups.push(() => admin.close());
+  // Another API process on the same database (no Redis): it must refuse a leaked key within 1 s.
+  second = await startApps(1, env);
+  cleanups.push(() => second.stop());
+});
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+});
+
+async function statusFromSecond(key: string): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${second.ports[0]}/orders`, { headers: { authorization: `Bearer ${key}` } });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+const frameworks = {
+  express: async () => {
+    const app = express();
+    app.use(secretScanningRouter({ keyward: admin, publicKeysUrl: keysUrl }));
+    app.use(express.json()); // after the endpoint: it reads the raw body itself
+    app.post('/other', (req, res) => void res.json(req.body));
+    return createServer(app);
+  },
+  koa: async () => {
+    const app = new Koa();
+    app.use(secretScanning({ keyward: admin, publicKeysUrl: keysUrl }));
+    return createServer(app.callback());
+  },
+};
+
+for (const [name, make] of Object.entries(frameworks)) {
+  describe(`secret scanning through ${name} (real HTTP, SQLite, a second API process)`, () => {
+    it('revokes a leaked key, answers labels and hashes, and a second process refuses the key within 1 s', async () => {
+      const server = await make();
+      const port = await listen(server);
+      try {
+        const live = await admin.issue(`${name}-client`);
+        expect(await statusFromSecond(live.key)).toBe(200);
+        const report = signedReport([
+          { token: live.key, type: 'keyward_api_key', url: 'https://github.com/o/r/blob/1/a.js', source: 'content' },
+          { token: 'sk_live_not_ours', type: 'keyward_api_key', url: 'https://github.com/o/r/blob/1/b.js', source: 'content' },
+        ]);
+        const res = await fetch(`http://127.0.0.1:${port}/keyward/secret-scanning`, {
+          method: 'POST',
+          headers: report.headers,
+          body: report.body,
+        });
+        const revokedAt = Date.now();
+        expect(res.status).toBe(200);
+        const text = await res.text();
+        expect(JSON.parse(text).map((a: { label: string }) => a.label)).toEqual(['true_positive', 'false_positive']);
+        expect(text).not.toContain(live.key);
+        await until('the second process refuses the leaked key', async () => (await statusFromSecond(live.key)) === 401, 5000);
+        expect(Date.now() - revokedAt).toBeLessThan(1500);
+        // Tampered body, wrong key id: 401, nothing changes.
+        const other = await admin.issue(`${name}-other`);
+        const good = signedReport([{ token: other.key, type: 't', url: 'https://github.com/o/r/blob/1/c.js' }]);
+        const tampered = await fetch(`http://127.0.0.1:${port}/keyward/secret-scanning`, {
+          method: 'POST',
+          headers: good.headers,
+          body: good.body.replace('c.js', 'd.js'),
+        });
+        expect(tampered.status).toBe(401);
+        const wrongId = await fetch(`http://127.0.0.1:${port}/keyward/secret-scanning`, {
+          method: 'POST',
+          headers: { ...good.headers, 'github-public-key-identifier': 'nope' },
+          body: good.body,
+        });
+        expect(wrongId.status).toBe(401);
+        expect(await statusFromSecond(other.key)).toBe(200);
+        // Replay of the first report: the same answer, nothing revoked twice.
+        const replay = await fetch(`http://127.0.0.1:${port}/keyward/secret-scanning`, {
+          method: 'POST',
+          headers: report.headers,
+          body: report.body,
+        });
+        expect(replay.status).toBe(200);
+        const revokes = (await admin.store.listAudit({ clientId: `${name}-client` })).filter((a) => a.type === 'key.revoked');
+        expect(revokes).toHaveLength(1);
+      } finally {
+        await new Promise((r) => server.close(r));
+      }
+    });
+  });
+}
