@@ -9,7 +9,7 @@ import { type IssuedKey, type IssueOptions, issueKey } from './issue-key.js';
 import { createKeyHasher } from './key-hash.js';
 import { hasChangeLog, hasKeyHashScan, type KeyStore } from './key-store.js';
 import { KnownKeys, type KnownKeysStatus } from './known-keys/known-keys.js';
-import { type LeakResult, type ReportLeakOptions, reportLeak } from './leak/report-leak.js';
+import { type LeakResult, type ReportLeakOptions, reportLeak, reportLeaks } from './leak/report-leak.js';
 import { type KeyView, viewKeys } from './lifecycle/effective-status.js';
 import { FirstUseRecorder } from './lifecycle/first-use.js';
 import { type RotationView, viewRotation } from './lifecycle/rotation-status.js';
@@ -224,6 +224,14 @@ export class Keyward {
    */
   reportLeak(tokens: readonly string[], options: ReportLeakOptions): Promise<LeakResult[]> {
     return reportLeak(this.ops, tokens, options);
+  }
+
+  /** `reportLeak` with where each token was found (a scanner's report): `[{ token, source }]`. */
+  reportLeaks(
+    items: readonly { readonly token: string; readonly source: string }[],
+    options: Omit<ReportLeakOptions, 'source'> = {},
+  ): Promise<LeakResult[]> {
+    return reportLeaks(this.ops, items, options);
   }
 
   /** Undoes a mistaken revoke within `unrevokeWindow` (see `unrevokeKey` for when it is refused). */

@@ -1,8 +1,6 @@
 import { createHash, verify } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SecretSink } from '../engine/secret-sink.js';
-import { ErrorCodes } from '../error-codes.js';
-import { isKeywardError } from '../errors.js';
 import type { Keyward } from '../keyward.js';
 import { GITHUB_SECRET_SCANNING_KEYS_URL, GitHubPublicKeys } from '../leak/github-public-keys.js';
 import type { LeakPolicy, LeakResult } from '../leak/report-leak.js';
@@ -131,32 +129,18 @@ export class SecretScanningEndpoint {
         url: typeof m.url === 'string' && m.url !== '' ? m.url : 'unknown',
       });
     }
-    // One reportLeak per reported location: its URL is the audit reason of each key found there.
-    const byUrl = new Map<string, number[]>();
-    for (const [i, item] of items.entries()) byUrl.set(item.url, [...(byUrl.get(item.url) ?? []), i]);
-    const results: (LeakResult | undefined)[] = new Array(items.length);
+    // Each key's audit reason is where it was found.
+    let results: readonly LeakResult[];
     try {
-      for (const [url, indexes] of byUrl) {
-        const reported = await keyward.reportLeak(
-          indexes.map((i) => (items[i] as { token: string }).token),
-          {
-            source: url,
-            actor: this.actor,
-            policy: this.options.policy ?? 'revoke',
-            ...(this.options.sink ? { sink: this.options.sink } : {}),
-          },
-        );
-        indexes.forEach((i, j) => {
-          results[i] = reported[j];
-        });
-      }
+      results = await keyward.reportLeaks(
+        items.map((item) => ({ token: item.token, source: item.url })),
+        { actor: this.actor, policy: this.options.policy ?? 'revoke', ...(this.options.sink ? { sink: this.options.sink } : {}) },
+      );
     } catch (error) {
       keyward.config.logger.error(
         errorFields(error),
         'keyward: a leak report could not be applied; answering 503 so that it is sent again',
       );
-      if (isKeywardError(error, ErrorCodes.UNAVAILABLE))
-        return problem(503, 'unavailable', 'The key store is unavailable; retry later.', { 'retry-after': '30' });
       return problem(503, 'unavailable', 'The report could not be applied; retry later.', { 'retry-after': '30' });
     }
     return answer(

@@ -54,9 +54,9 @@ describe('reportLeak', () => {
     expect((await store.findKeyById(live.id))?.revokedReason).toBe(`leaked: ${SOURCE}`);
     const rows = (await store.listAudit({})).filter((a) => a.type === 'key.leak_reported');
     expect(rows).toHaveLength(5);
-    expect(rows.map((r) => r.data.outcome)).toEqual(['revoked', 'revoked', 'already_retired', 'not_ours', 'malformed']);
+    expect(rows.map((r) => r.data.outcome).sort()).toEqual(['already_retired', 'malformed', 'not_ours', 'revoked', 'revoked']);
     expect(rows.every((r) => r.actor === 'secret-scanning:github' && r.reason === SOURCE)).toBe(true);
-    expect(events.map((e) => e.outcome)).toEqual(['revoked', 'revoked', 'already_retired']);
+    expect(events.map((e) => e.outcome).sort()).toEqual(['already_retired', 'revoked', 'revoked']);
     const everything = JSON.stringify([await store.listAudit({}), lines, events, results]);
     for (const token of tokens) expect(everything).not.toContain(token);
   });

@@ -8,7 +8,7 @@ import { auditFor, type OpsContext } from '../ops-context.js';
 import { revokeKey } from '../revoke.js';
 import { rotateKey } from '../rotation.js';
 import { markRotationDelivered } from '../rotation-end.js';
-import { toLiveKey } from '../types.js';
+import { type AuditEntry, type KeyRecord, toLiveKey } from '../types.js';
 import { checkText } from '../validate.js';
 
 /** What happens to a leaked key that is still accepted. */
@@ -47,6 +47,8 @@ export interface LeakResult {
 }
 
 const MAX_TOKENS = 1000;
+/** Lookups in flight while a report is checked. */
+const LOOKUPS_AT_ONCE = 8;
 
 /**
  * A leak report (issue 15): each token that is one of our keys and still accepted is
@@ -57,17 +59,40 @@ const MAX_TOKENS = 1000;
  * The plaintext is hashed on entry and never stored, logged or put in an event.
  */
 export async function reportLeak(ctx: OpsContext, tokens: readonly string[], options: ReportLeakOptions): Promise<LeakResult[]> {
-  if (!Array.isArray(tokens))
-    throw new KeywardError(ErrorCodes.INVALID_ARGUMENT, 'tokens must be an array of strings', { argument: 'tokens' });
-  if (tokens.length > MAX_TOKENS) {
-    throw new KeywardError(ErrorCodes.INVALID_ARGUMENT, `a report holds at most ${MAX_TOKENS} tokens; got ${tokens.length}`, {
-      argument: 'tokens',
-    });
-  }
-  if (!tokens.every((t) => typeof t === 'string')) {
+  if (!Array.isArray(tokens) || !tokens.every((t) => typeof t === 'string')) {
     throw new KeywardError(ErrorCodes.INVALID_ARGUMENT, 'tokens must be an array of strings', { argument: 'tokens' });
   }
   const source = checkText(options?.source, 'source', true) as string;
+  return reportLeaks(
+    ctx,
+    tokens.map((token) => ({ token, source })),
+    options,
+  );
+}
+
+/**
+ * `reportLeak` with a source per token (a scanner's report names where each was found).
+ * Keys are looked up several at a time and a live one is revoked as soon as it is found
+ * (what matters most is how soon it stops working); the report's audit rows are written
+ * in one transaction at the end.
+ */
+export async function reportLeaks(
+  ctx: OpsContext,
+  items: readonly { readonly token: string; readonly source: string }[],
+  options: Omit<ReportLeakOptions, 'source'>,
+): Promise<LeakResult[]> {
+  if (!Array.isArray(items))
+    throw new KeywardError(ErrorCodes.INVALID_ARGUMENT, 'tokens must be an array of strings', { argument: 'tokens' });
+  if (items.length > MAX_TOKENS) {
+    throw new KeywardError(ErrorCodes.INVALID_ARGUMENT, `a report holds at most ${MAX_TOKENS} tokens; got ${items.length}`, {
+      argument: 'tokens',
+    });
+  }
+  for (const item of items) {
+    if (typeof item?.token !== 'string')
+      throw new KeywardError(ErrorCodes.INVALID_ARGUMENT, 'tokens must be an array of strings', { argument: 'tokens' });
+    checkText(item.source, 'source', true);
+  }
   const actor = checkText(options.actor, 'actor') ?? 'leak-report';
   const policy = options.policy ?? 'revoke';
   if (policy !== 'revoke' && policy !== 'rotate') {
@@ -78,67 +103,93 @@ export async function reportLeak(ctx: OpsContext, tokens: readonly string[], opt
   if (policy === 'rotate' && (options.sink === undefined || typeof options.sink.deliver !== 'function')) {
     throw new KeywardError(ErrorCodes.INVALID_ARGUMENT, 'policy "rotate" needs a sink to deliver the successor', { argument: 'sink' });
   }
-  const results: LeakResult[] = [];
-  // The same token twice in one report is decided once.
-  const seen = new Map<string, LeakResult>();
-  for (const token of tokens) {
+  const { store, clock, logger } = ctx.config;
+  // The same token twice in one report is decided once (the first place it was found).
+  const unique = new Map<string, { token: string; source: string; tokenHash: string }>();
+  for (const { token, source } of items) {
     const tokenHash = ctx.hasher(token);
-    const earlier = seen.get(tokenHash);
-    if (earlier) {
-      results.push(earlier);
-      continue;
-    }
-    const result = await reportOne(ctx, token, tokenHash, { source, actor, policy, sink: options.sink });
-    seen.set(tokenHash, result);
-    results.push(result);
+    if (!unique.has(tokenHash)) unique.set(tokenHash, { token, source, tokenHash });
   }
-  return results;
+  const decided = new Map<string, LeakResult>();
+  const audit: AuditEntry[] = [];
+  const reported = (outcome: LeakOutcome, tokenHash: string, source: string, key: KeyRecord | null) => {
+    const fingerprint = fingerprintOf(tokenHash);
+    audit.push(
+      auditFor('key.leak_reported', clock.now(), key === null ? null : { id: key.id, clientId: key.clientId, fingerprint }, {
+        actor,
+        reason: source,
+        data: { outcome, policy, ...(key === null ? { fingerprint } : {}) },
+      }),
+    );
+  };
+  const candidates: { source: string; tokenHash: string }[] = [];
+  for (const { token, source, tokenHash } of unique.values()) {
+    if (checkKeyFormat(token, ctx.config.prefix) === undefined) candidates.push({ source, tokenHash });
+    else {
+      decided.set(tokenHash, {
+        tokenHash,
+        fingerprint: fingerprintOf(tokenHash),
+        label: 'false_positive',
+        outcome: 'malformed',
+        clientId: null,
+      });
+      reported('malformed', tokenHash, source, null);
+    }
+  }
+  // Lookups a few at a time; a live key is taken out of service as soon as it is found.
+  let next = 0;
+  const work = async () => {
+    while (next < candidates.length) {
+      const { source, tokenHash } = candidates[next++] as { source: string; tokenHash: string };
+      const key = await store.findKeyByHash(tokenHash);
+      if (key === null) {
+        decided.set(tokenHash, {
+          tokenHash,
+          fingerprint: fingerprintOf(tokenHash),
+          label: 'false_positive',
+          outcome: 'not_ours',
+          clientId: null,
+        });
+        reported('not_ours', tokenHash, source, null);
+        continue;
+      }
+      const outcome: LeakOutcome =
+        refusalAt(toLiveKey(key), clock.now()) !== undefined
+          ? 'already_retired'
+          : await retire(ctx, key, { source, actor, policy, sink: options.sink });
+      reported(outcome, tokenHash, source, key);
+      logger.warn(
+        { event: 'key.leaked', clientId: key.clientId, fingerprint: key.fingerprint, source, policy, outcome },
+        'keyward: a leaked key was reported',
+      );
+      ctx.events.emit('key.leaked', {
+        at: clock.now(),
+        clientId: key.clientId,
+        keyId: key.id,
+        fingerprint: key.fingerprint,
+        source,
+        policy,
+        outcome: outcome as 'revoked' | 'rotated' | 'already_retired',
+      });
+      decided.set(tokenHash, { tokenHash, fingerprint: key.fingerprint, label: 'true_positive', outcome, clientId: key.clientId });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LOOKUPS_AT_ONCE, candidates.length) }, work));
+  if (audit.length > 0) await store.commit({ at: clock.now(), audit });
+  return items.map(({ token }) => decided.get(ctx.hasher(token)) as LeakResult);
 }
 
-async function reportOne(
+/** Takes a live leaked key out of service now: revoked, or (policy rotate) revoked once its successor is delivered. */
+async function retire(
   ctx: OpsContext,
-  token: string,
-  tokenHash: string,
+  key: KeyRecord,
   options: { source: string; actor: string; policy: LeakPolicy; sink: SecretSink | undefined },
-): Promise<LeakResult> {
-  const { store, clock, logger } = ctx.config;
-  const fingerprint = fingerprintOf(tokenHash);
-  const base = { tokenHash, fingerprint };
-  const record = async (outcome: LeakOutcome, key: { id: string; clientId: string } | null) => {
-    const now = clock.now();
-    await store.commit({
-      at: now,
-      audit: [
-        auditFor('key.leak_reported', now, key === null ? null : { id: key.id, clientId: key.clientId, fingerprint }, {
-          actor: options.actor,
-          reason: options.source,
-          data: { outcome, policy: options.policy, ...(key === null ? { fingerprint } : {}) },
-        }),
-      ],
-    });
-  };
-  if (checkKeyFormat(token, ctx.config.prefix) !== undefined) {
-    await record('malformed', null);
-    return { ...base, label: 'false_positive', outcome: 'malformed', clientId: null };
-  }
-  const key = await store.findKeyByHash(tokenHash);
-  if (key === null) {
-    await record('not_ours', null);
-    return { ...base, label: 'false_positive', outcome: 'not_ours', clientId: null };
-  }
-  const now = clock.now();
-  let outcome: LeakOutcome;
-  if (refusalAt(toLiveKey(key), now) !== undefined) {
-    outcome = 'already_retired';
-  } else if (options.policy === 'rotate' && key.status === 'active' && key.graceUntil === null) {
+): Promise<LeakOutcome> {
+  const reason = `leaked: ${options.source}`;
+  if (options.policy === 'rotate' && key.status === 'active' && key.graceUntil === null) {
     // The successor first (delivered through the sink), then the leaked key goes at once:
     // revoking the old key of an open rotation completes it, promoting the successor.
-    const rotation = await rotateKey(
-      ctx,
-      key.clientId,
-      { keyId: key.id, actor: options.actor, reason: `leaked: ${options.source}` },
-      'started',
-    );
+    const rotation = await rotateKey(ctx, key.clientId, { keyId: key.id, actor: options.actor, reason }, 'started');
     const sink = options.sink as SecretSink;
     await sink.deliver({
       rotationId: rotation.rotationId,
@@ -146,29 +197,13 @@ async function reportOne(
       keyId: rotation.newKeyId,
       key: rotation.key as string,
       fingerprint: rotation.fingerprint,
-      graceUntil: now,
+      graceUntil: ctx.config.clock.now(),
       expiresAt: rotation.expiresAt,
     });
     await markRotationDelivered(ctx, rotation.rotationId, { actor: options.actor, sink: sink.name });
-    await revokeKey(ctx, key.id, { reason: `leaked: ${options.source}`, actor: options.actor });
-    outcome = 'rotated';
-  } else {
-    await revokeKey(ctx, key.id, { reason: `leaked: ${options.source}`, actor: options.actor });
-    outcome = 'revoked';
+    await revokeKey(ctx, key.id, { reason, actor: options.actor });
+    return 'rotated';
   }
-  await record(outcome, key);
-  logger.warn(
-    { event: 'key.leaked', clientId: key.clientId, fingerprint: key.fingerprint, source: options.source, policy: options.policy, outcome },
-    'keyward: a leaked key was reported',
-  );
-  ctx.events.emit('key.leaked', {
-    at: clock.now(),
-    clientId: key.clientId,
-    keyId: key.id,
-    fingerprint: key.fingerprint,
-    source: options.source,
-    policy: options.policy,
-    outcome,
-  });
-  return { ...base, label: 'true_positive', outcome, clientId: key.clientId };
+  await revokeKey(ctx, key.id, { reason, actor: options.actor });
+  return 'revoked';
 }
