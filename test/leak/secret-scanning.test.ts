@@ -7,11 +7,15 @@ import { join } from 'node:path';
 import { createKeyward, type Keyward } from '@keyward/core';
 import { secretScanningRouter } from '@keyward/express';
 import { secretScanning } from '@keyward/koa';
+import { PostgresStore } from '@keyward/postgres';
+import { RedisInvalidationBus, RedisKeyCache } from '@keyward/redis';
 import { SqliteStore } from '@keyward/sqlite';
 import express from 'express';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminQuery, randomSchema, testUrl } from '../../packages/postgres/src/test-db.js';
 import { cli, startApps, until } from '../support/faults/fleet.mjs';
+import { startRedisProcess } from '../support/faults/redis-process.mjs';
 
 /** A test "GitHub": one P-256 key in a published document; signs reports as GitHub does. */
 const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -36,8 +40,6 @@ async function listen(server: Server): Promise<number> {
 }
 
 const cleanups: (() => Promise<unknown>)[] = [];
-let dir: string;
-let env: Record<string, string>;
 let admin: Keyward;
 let second: Awaited<ReturnType<typeof startApps>>;
 
@@ -49,21 +51,48 @@ beforeAll(async () => {
       .end(JSON.stringify({ public_keys: [{ key_identifier: 'test-key', key, is_current: true }] }));
   });
   keysUrl = `http://127.0.0.1:${await listen(keysServer)}/keys`;
-  cleanups.push(() => new Promise((r) => keysServer.close(r)));
-  dir = mkdtempSync(join(tmpdir(), 'keyward-leak-http-'));
-  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-  env = { KEYWARD_DATABASE_URL: join(dir, 'keyward.db') };
-  expect((await cli(['migrate'], env)).code).toBe(0);
-  admin = createKeyward({ store: new SqliteStore({ path: env.KEYWARD_DATABASE_URL as string, migrate: false }) });
-  cleanups.push(() => admin.close());
-  // Another API process on the same database (no Redis): it must refuse a leaked key within 1 s.
-  second = await startApps(1, env);
-  cleanups.push(() => second.stop());
 });
 
 afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  await new Promise((r) => keysServer.close(r));
 });
+
+/** The app's store and a second API process on it: SQLite, PostgreSQL alone, or PostgreSQL with a Redis of the test's own. */
+async function startStore(kind: 'sqlite' | 'postgres' | 'postgres+redis'): Promise<void> {
+  let env: Record<string, string>;
+  if (kind === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'keyward-leak-http-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    env = { KEYWARD_DATABASE_URL: join(dir, 'keyward.db') };
+  } else {
+    const schema = randomSchema('kwleak');
+    cleanups.push(() => adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+    env = { KEYWARD_DATABASE_URL: testUrl(), KEYWARD_DATABASE_SCHEMA: schema };
+  }
+  let redisUrl: string | undefined;
+  if (kind === 'postgres+redis') {
+    const redis = await startRedisProcess();
+    cleanups.push(() => redis.destroy());
+    redisUrl = redis.url;
+    env.KEYWARD_REDIS_URL = redis.url;
+  }
+  expect((await cli(['migrate'], env)).code).toBe(0);
+  const store =
+    kind === 'sqlite'
+      ? new SqliteStore({ path: env.KEYWARD_DATABASE_URL as string, migrate: false })
+      : new PostgresStore({ connectionString: testUrl(), schema: env.KEYWARD_DATABASE_SCHEMA, migrate: false });
+  admin = createKeyward({
+    store,
+    ...(redisUrl ? { cache: new RedisKeyCache({ url: redisUrl }), bus: new RedisInvalidationBus({ url: redisUrl }) } : {}),
+  });
+  cleanups.push(() => admin.close());
+  second = await startApps(1, env);
+  cleanups.push(() => second.stop());
+}
+
+async function stopStore(): Promise<void> {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+}
 
 async function statusFromSecond(key: string): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${second.ports[0]}/orders`, { headers: { authorization: `Bearer ${key}` } });
@@ -86,8 +115,18 @@ const frameworks = {
   },
 };
 
-for (const [name, make] of Object.entries(frameworks)) {
-  describe(`secret scanning through ${name} (real HTTP, SQLite, a second API process)`, () => {
+const cases = [
+  ['express', 'sqlite'],
+  ['koa', 'sqlite'],
+  ['express', 'postgres'],
+  ['koa', 'postgres+redis'],
+] as const;
+
+for (const [name, kind] of cases) {
+  const make = frameworks[name];
+  describe(`secret scanning through ${name} on ${kind} (real HTTP, a second API process)`, () => {
+    beforeAll(() => startStore(kind));
+    afterAll(() => stopStore());
     it('revokes a leaked key, answers labels and hashes, and a second process refuses the key within 1 s', async () => {
       const server = await make();
       const port = await listen(server);
