@@ -10,8 +10,7 @@
 // - baseline_revoke_100_ms: the same 100 keys revoked one by one through keyward.revoke.
 // RESULT report_1000_ms=… leak_to_refused_p99_ms=… verify_sig_us=… …
 import { createHash, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
-import { createServer } from 'node:http';
-import { Agent, request } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
 import { userInfo } from 'node:os';
 import { createKeyward, generateKey } from '@keyward/core';
 import { secretScanningRouter } from '@keyward/express';
@@ -64,7 +63,9 @@ async function main() {
   const github = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const keysApp = createServer((_req, res) => {
     const key = github.publicKey.export({ type: 'spki', format: 'pem' });
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ public_keys: [{ key_identifier: 'bench', key, is_current: true }] }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ public_keys: [{ key_identifier: 'bench', key, is_current: true }] }));
   });
   await new Promise((r) => keysApp.listen(0, '127.0.0.1', r));
   cleanups.push(() => new Promise((r) => keysApp.close(r)));
@@ -80,14 +81,19 @@ async function main() {
 
   const issue = async (prefix, n) => {
     const keys = [];
-    for (let i = 0; i < n; i += 25) keys.push(...(await Promise.all(Array.from({ length: Math.min(25, n - i) }, (_, j) => keyward.issue(`${prefix}-${i + j}`)))));
+    for (let i = 0; i < n; i += 25)
+      keys.push(...(await Promise.all(Array.from({ length: Math.min(25, n - i) }, (_, j) => keyward.issue(`${prefix}-${i + j}`)))));
     return keys;
   };
   const leaked = await issue('leaked', 100);
   const baselineKeys = await issue('baseline', 100);
-  const others = Array.from({ length: 900 }, (_, i) => (i % 3 === 0 ? `garbage-${randomBytes(8).toString('hex')}` : generateKey('sk_live')));
+  const others = Array.from({ length: 900 }, (_, i) =>
+    i % 3 === 0 ? `garbage-${randomBytes(8).toString('hex')}` : generateKey('sk_live'),
+  );
   const tokens = [...leaked.map((k) => k.key), ...others].sort(() => Math.random() - 0.5);
-  const body = JSON.stringify(tokens.map((token, i) => ({ token, type: 'keyward_api_key', url: `https://github.com/o/r/blob/${i}/x.env`, source: 'content' })));
+  const body = JSON.stringify(
+    tokens.map((token, i) => ({ token, type: 'keyward_api_key', url: `https://github.com/o/r/blob/${i}/x.env`, source: 'content' })),
+  );
   const signature = sign('sha256', Buffer.from(body), github.privateKey).toString('base64');
 
   // The second API process, warmed with every leaked key.
@@ -95,8 +101,11 @@ async function main() {
   cleanups.push(() => apps.stop());
   const secondPort = apps.ports[0];
   const agents = Array.from({ length: 8 }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
-  cleanups.push(async () => agents.forEach((a) => a.destroy()));
-  for (const k of leaked) if ((await get(secondPort, agents[0], k.key)) !== 200) throw new Error('a live key was refused before the report');
+  cleanups.push(async () => {
+    for (const agent of agents) agent.destroy();
+  });
+  for (const k of leaked)
+    if ((await get(secondPort, agents[0], k.key)) !== 200) throw new Error('a live key was refused before the report');
 
   // Signature cost beside a plain hash of the same body.
   const bytes = Buffer.from(body);
