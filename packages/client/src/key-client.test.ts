@@ -189,6 +189,26 @@ describe('createKeyClient against a real keyward API', () => {
     expect(api.hits.get('/api-keys/rotate')).toBe(1);
   });
 
+  it('a lost rotation answer: the restarted client retries the same call, gets a replay without the key, and has the unused successor reissued', async () => {
+    const { issued, path } = await issueToFile();
+    api.loseNextRotateResponse = true;
+    const crashed = createKeyClient({ baseUrl: api.baseUrl, store: new FileStore({ path }) });
+    await expect(crashed.rotate()).rejects.toMatchObject({ code: 'rotation_failed' });
+    crashed.close();
+    const pending = JSON.parse(readFileSync(path, 'utf8')).pending;
+    expect(pending.idempotencyKey).toEqual(expect.any(String)); // saved before the call
+    const restarted = createKeyClient({ baseUrl: api.baseUrl, store: new FileStore({ path }) });
+    const events = recordEvents(restarted);
+    const fp = await restarted.rotate();
+    expect(api.hits.get('/api-keys/rotate')).toBe(3); // lost, replayed (no key), reissued
+    const res = await restarted.fetch(`${api.baseUrl}/orders`);
+    expect(((await res.json()) as { fingerprint: string }).fingerprint).toBe(fp);
+    expect(events.map((e) => e.name)).toEqual(['rotated']);
+    const rotations = await api.keyward.listRotations(issued.clientId);
+    expect(rotations.map((r) => r.state).sort()).toEqual(['aborted', 'delivered']);
+    restarted.close();
+  });
+
   it('an env store never rotates: it warns once', async () => {
     const issued = await api.keyward.issue(`c${++n}`);
     await api.keyward.rotate(issued.clientId);
