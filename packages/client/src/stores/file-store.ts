@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type FSWatcher, watch as fsWatch } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { type Clock, systemClock } from '../clock.js';
 import { invalidOption } from '../errors.js';
 import { atomicWrite, type WriteStep } from './atomic-write.js';
@@ -15,8 +15,9 @@ export interface FileStoreOptions {
   /** File mode of the key file. Default `0o600`. */
   mode?: number;
   /**
-   * A rotation lock (`<path>.lock`) older than this was left by a process that died
-   * mid-rotation and is taken over (milliseconds). Default `30000`.
+   * A rotation lock (`<path>.lock`) or temporary file older than this was left by a
+   * process that died mid-rotation: the lock is taken over, the temporary file
+   * removed (milliseconds). Default `30000`.
    */
   staleLockMs?: number;
   /** Time source for the stale-lock check. Default the system clock. */
@@ -37,6 +38,7 @@ export class FileStore implements KeyStore {
   private readonly staleLockMs: number;
   private readonly clock: Clock;
   private readonly onWriteStep: ((step: WriteStep) => void) | undefined;
+  private swept = false;
 
   constructor(options: FileStoreOptions) {
     if (typeof options !== 'object' || options === null) throw invalidOption('FileStore.options', options, 'an object');
@@ -54,6 +56,10 @@ export class FileStore implements KeyStore {
   }
 
   async load(): Promise<KeyState | undefined> {
+    if (!this.swept) {
+      this.swept = true;
+      await this.removeStaleTempFiles().catch(() => undefined);
+    }
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
@@ -66,6 +72,24 @@ export class FileStore implements KeyStore {
 
   async save(state: KeyState): Promise<void> {
     await atomicWrite(this.path, formatKeyFile(state), this.mode, this.onWriteStep);
+  }
+
+  /**
+   * Removes temporary files (they may hold a plaintext key) that a process killed
+   * mid-write left behind: those older than `staleLockMs`. Runs on the first `load`.
+   */
+  async removeStaleTempFiles(): Promise<number> {
+    const dir = dirname(this.path);
+    const prefix = `.${basename(this.path)}.`;
+    let removed = 0;
+    for (const name of await readdir(dir)) {
+      if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+      const info = await stat(join(dir, name)).catch(() => undefined);
+      if (info === undefined || this.clock.now() - info.mtimeMs <= this.staleLockMs) continue;
+      await rm(join(dir, name), { force: true });
+      removed++;
+    }
+    return removed;
   }
 
   lock(): Promise<ReleaseLock | undefined> {
