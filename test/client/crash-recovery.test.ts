@@ -52,10 +52,10 @@ afterEach(async () => {
   await api?.exited;
 });
 
-async function startApi(name: string): Promise<{ baseUrl: string; key: string; db: string }> {
+async function startApi(name: string, example = 'express'): Promise<{ baseUrl: string; key: string; db: string }> {
   const port = await freePort();
   const db = join(dir, `${name}.db`);
-  api = run(['examples/express/server.mjs'], { PORT: String(port), KEYWARD_DEMO_DATABASE: db });
+  api = run([`examples/${example}/server.mjs`], { PORT: String(port), KEYWARD_DEMO_DATABASE: db });
   const deadline = Date.now() + 30_000;
   let match: RegExpMatchArray | null = null;
   while ((match = api.out().match(/keep it\): (\S+)/)) === null) {

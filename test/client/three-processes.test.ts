@@ -1,5 +1,6 @@
-// @keyward/client across real processes: the Express example API (its own SQLite
-// database) and three consumer processes sharing one key file with steady traffic.
+// @keyward/client across real processes: the Express, Koa and Nest example APIs
+// (each its own SQLite database) and three consumer processes sharing one key file
+// with steady traffic. The client knows no framework, only HTTP.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -52,10 +53,10 @@ afterEach(async () => {
   await api?.exited;
 });
 
-async function startApi(name: string): Promise<{ baseUrl: string; key: string; db: string }> {
+async function startApi(example: string, name: string): Promise<{ baseUrl: string; key: string; db: string }> {
   const port = await freePort();
   const db = join(dir, `${name}.db`);
-  api = run(['examples/express/server.mjs'], { PORT: String(port), KEYWARD_DEMO_DATABASE: db });
+  api = run([`examples/${example}/server.mjs`], { PORT: String(port), KEYWARD_DEMO_DATABASE: db });
   const deadline = Date.now() + 30_000;
   let match: RegExpMatchArray | null = null;
   while ((match = api.out().match(/keep it\): (\S+)/)) === null) {
@@ -99,13 +100,13 @@ async function rotationsOf(db: string) {
   }
 }
 
-describe('three consumer processes share one key file', () => {
+describe.each(['express', 'koa', 'nest'])('three consumer processes share one key file (%s example)', (example) => {
   it.each([
     ['one process calls rotate()', (i: number) => (i === 0 ? '1000' : undefined)],
     ['all three call rotate() at once', () => '1000'],
   ])('%s: zero failed requests, exactly one rotation, every process on the new key', async (name, rotateAfter) => {
-    const { baseUrl, key, db } = await startApi(name.replace(/\W+/g, '-'));
-    const keyFile = join(dir, `${name.replace(/\W+/g, '-')}.key`);
+    const { baseUrl, key, db } = await startApi(example, `${example}-${name.replace(/\W+/g, '-')}`);
+    const keyFile = join(dir, `${example}-${name.replace(/\W+/g, '-')}.key`);
     writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
     const out = await consumers(baseUrl, keyFile, rotateAfter);
     const summaries = out.map((l) => l.find((e) => e.event === 'summary') as Line);
