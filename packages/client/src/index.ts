@@ -6,6 +6,7 @@ export { createKeyClient, type KeyClient } from './key-client.js';
 export type { KeyClientLogger, KeyClientOptions } from './options.js';
 export { REISSUE_HEADER } from './rotation/rotate-call.js';
 export { EnvStore, type EnvStoreOptions } from './stores/env-store.js';
+export { FileSinkStore, type FileSinkStoreOptions } from './stores/file-sink-store.js';
 export { FileStore, type FileStoreOptions } from './stores/file-store.js';
 export type { KeyState, KeyStore, PendingRotation, ReleaseLock, StoredKey } from './stores/key-store.js';
 export { MemoryKeyStore } from './stores/memory-store.js';

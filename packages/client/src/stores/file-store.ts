@@ -8,6 +8,7 @@ import { atomicWrite, type WriteStep } from './atomic-write.js';
 import type { KeyState, KeyStore, ReleaseLock } from './key-store.js';
 import { tryLock } from './lock-file.js';
 import { formatKeyFile, parseKeyFile } from './parse-state.js';
+import { watchFile } from './watch-file.js';
 
 export interface FileStoreOptions {
   /** The key file. It holds the client's JSON state, or a bare key on first use. */
@@ -96,18 +97,8 @@ export class FileStore implements KeyStore {
     return tryLock(`${this.path}.lock`, this.staleLockMs, this.clock, randomUUID());
   }
 
-  /** Watches the folder (a rename replaces the file's inode, so the file itself cannot be watched). */
+  /** Calls `listener` when the key file is replaced (see `watchFile`). */
   watch(listener: () => void): () => void {
-    const name = basename(this.path);
-    let watcher: FSWatcher | undefined;
-    try {
-      watcher = fsWatch(dirname(this.path), { persistent: false }, (_event, file) => {
-        if (file === null || file === name) listener();
-      });
-      watcher.on('error', () => undefined);
-    } catch {
-      return () => undefined;
-    }
-    return () => watcher?.close();
+    return watchFile(this.path, listener);
   }
 }
