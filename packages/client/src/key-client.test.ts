@@ -9,6 +9,7 @@ import type { KeyClientEventMap } from './events.js';
 import { createKeyClient } from './key-client.js';
 import { EnvStore } from './stores/env-store.js';
 import { FileStore } from './stores/file-store.js';
+import { MemoryKeyStore } from './stores/memory-store.js';
 import { type RealApi, startRealApi } from './test-support/real-api.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'keyward-client-'));
@@ -125,8 +126,11 @@ describe('createKeyClient against a real keyward API', () => {
     const { issued, path } = await issueToFile();
     const a = createKeyClient({ baseUrl: api.baseUrl, store: new FileStore({ path }) });
     const b = createKeyClient({ baseUrl: api.baseUrl, store: new FileStore({ path }) });
+    const g = createKeyClient({ baseUrl: api.baseUrl, store: new FileStore({ path }) });
     await b.currentKey();
-    b.close(); // b does not watch: it learns of the new key only from the 401
+    await g.currentKey();
+    b.close(); // b and g do not watch: they learn of the new key only from the 401
+    g.close();
     const fp = await a.rotate();
     await a.fetch(`${api.baseUrl}/orders`); // first use of the new key starts the old key's grace
     api.clock.advance(2 * 3600_000); // the old key's grace (1h) is over
@@ -135,6 +139,13 @@ describe('createKeyClient against a real keyward API', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ body: 'hello', fingerprint: fp });
     expect((api.hits.get('/echo') ?? 0) - before).toBe(2);
+    // The same through a Request object (its body cloned for the retry).
+    const d = createKeyClient({ baseUrl: api.baseUrl, store: new MemoryKeyStore(issued.key) });
+    const viaRequest = await d.fetch(new Request(`${api.baseUrl}/echo`, { method: 'POST', body: 'again' }));
+    expect(viaRequest.status).toBe(401); // a memory store has no newer key: not retried
+
+    const viaRequestRetried = await g.fetch(new Request(`${api.baseUrl}/echo`, { method: 'POST', body: 'as a Request' }));
+    expect(await viaRequestRetried.json()).toEqual({ body: 'as a Request', fingerprint: fp });
 
     const stranger = join(dir, 'stranger.key');
     writeFileSync(stranger, `${issued.key.slice(0, -2)}xx\n`);

@@ -33,21 +33,29 @@ export function createKeyClient(options: KeyClientOptions): KeyClient {
   const holder = new KeyHolder(config, emitter);
   const rotator = new Rotator(config, holder, emitter);
   let stopWatch: (() => void) | undefined;
+  let loaded = false;
 
   const ready = async () => {
     const state = await holder.ready();
+    loaded = true;
     if (stopWatch === undefined && config.store.watch !== undefined) {
       stopWatch = config.store.watch(() => void holder.reload().catch(() => undefined));
     }
     return state;
   };
 
-  const withKey = (request: Request, key: string): Request => {
-    const headers = new Headers(request.headers);
-    if (config.header === 'authorization') headers.set('authorization', `Bearer ${key}`);
-    else headers.set('x-api-key', key);
-    return new Request(request, { headers });
+  const keyHeader = config.header;
+  const keyValue = (key: string) => (keyHeader === 'authorization' ? `Bearer ${key}` : key);
+  /** The caller's headers plus the key (a plain object when there were none: the cheap path). */
+  const headersWith = (headers: RequestInit['headers'], key: string): NonNullable<RequestInit['headers']> => {
+    if (headers === undefined) return { [keyHeader]: keyValue(key) };
+    const merged = new Headers(headers);
+    merged.set(keyHeader, keyValue(key));
+    return merged;
   };
+  const prefix = `${config.origin}/`;
+  const sameOrigin = (url: string) =>
+    url.startsWith(prefix) || url === config.origin || (URL.canParse(url) && new URL(url).origin === config.origin);
 
   /** Before sending: a key past its sunset with no successor fails here, saying what to do. */
   const checkGrace = (key: StoredKey) => {
@@ -72,31 +80,62 @@ export function createKeyClient(options: KeyClientOptions): KeyClient {
     if (signal !== undefined || nearExpiry) rotator.trigger(used);
   };
 
-  const send = async (request: Request, used: StoredKey): Promise<Response> => {
-    const response = await config.fetch(withKey(request, used.key));
-    if (response.status === 401 || response.status === 403) {
-      emitter.emit('key.rejected', { fingerprint: used.fingerprint, status: response.status, code: await errorCode(response) });
-    } else {
+  /** Synchronous on success (the hot path); reads the error code only of a 401/403. */
+  const react = (response: Response, used: StoredKey): Promise<void> | undefined => {
+    if (response.status !== 401 && response.status !== 403) {
       holder.accepted(used);
       observe(response, used);
+      return undefined;
     }
-    return response;
+    return errorCode(response).then((code) =>
+      emitter.emit('key.rejected', { fingerprint: used.fingerprint, status: response.status, code }),
+    );
   };
 
-  const clientFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const request = new Request(input, init);
-    if (new URL(request.url).origin !== config.origin) return config.fetch(request);
-    const state = await ready();
-    const used = state.current;
+  /** 401 `api_key_expired`: the newest stored key when it differs from `used` (another process rotated), else `undefined`. */
+  const newerAfterExpired = async (response: Response, used: StoredKey): Promise<StoredKey | undefined> => {
+    if (response.status !== 401 || (await errorCode(response)) !== EXPIRED) return undefined;
+    const newest = (await holder.reload().catch(() => undefined))?.current;
+    if (newest === undefined || newest.key === used.key) return undefined;
+    await response.body?.cancel().catch(() => undefined);
+    return newest;
+  };
+
+  /** `fetch(url, init)`: no Request object is built (the hot path). */
+  const fetchUrl = async (url: string, input: string | URL, init: RequestInit | undefined): Promise<Response> => {
+    if (!sameOrigin(url)) return config.fetch(input, init);
+    const used = (loaded ? holder.current : undefined) ?? (await ready()).current;
+    checkGrace(used);
+    const response = await config.fetch(input, { ...init, headers: headersWith(init?.headers, used.key) });
+    await react(response, used);
+    // Retried once, only with a body that can be sent again (not a stream).
+    if (response.status !== 401 || init?.body instanceof ReadableStream) return response;
+    const newest = await newerAfterExpired(response, used);
+    if (newest === undefined) return response;
+    const retried = await config.fetch(input, { ...init, headers: headersWith(init?.headers, newest.key) });
+    await react(retried, newest);
+    return retried;
+  };
+
+  /** `fetch(request)`: a clone is kept for the one retry when the request has a body. */
+  const fetchRequest = async (input: Request, init: RequestInit | undefined): Promise<Response> => {
+    const request = init === undefined ? input : new Request(input, init);
+    if (!sameOrigin(request.url)) return config.fetch(request);
+    const used = (await ready()).current;
     checkGrace(used);
     const spare = request.body === null ? request : request.clone();
-    const response = await send(request, used);
-    if (response.status !== 401 || (await errorCode(response)) !== EXPIRED) return response;
-    // 401 api_key_expired: retry once, only if a newer key is stored (another process rotated).
-    const newest = (await holder.reload().catch(() => undefined))?.current;
-    if (newest === undefined || newest.key === used.key) return response;
-    await response.body?.cancel().catch(() => undefined);
-    return send(spare, newest);
+    const response = await config.fetch(new Request(request, { headers: headersWith(request.headers, used.key) }));
+    await react(response, used);
+    const newest = await newerAfterExpired(response, used);
+    if (newest === undefined) return response;
+    const retried = await config.fetch(new Request(spare, { headers: headersWith(spare.headers, newest.key) }));
+    await react(retried, newest);
+    return retried;
+  };
+
+  const clientFetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    if (input instanceof Request) return fetchRequest(input, init);
+    return fetchUrl(typeof input === 'string' ? input : input.href, input, init);
   };
 
   return {
