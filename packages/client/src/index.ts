@@ -3,6 +3,7 @@ export { KeyClientError, type KeyClientErrorCode, KeyClientErrorCodes } from './
 export { type KeyClientEventMap, type KeyClientEventName, KeyClientEvents, type KeyClientListener } from './events.js';
 export { localFingerprint } from './fingerprint.js';
 export { createKeyClient, type KeyClient } from './key-client.js';
+export type { Dispatch, DispatchHandler, DispatchInterceptor, DispatchOptions } from './key-interceptor.js';
 export type { KeyClientLogger, KeyClientOptions } from './options.js';
 export { REISSUE_HEADER } from './rotation/rotate-call.js';
 export { EnvStore, type EnvStoreOptions } from './stores/env-store.js';

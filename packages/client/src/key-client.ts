@@ -1,6 +1,7 @@
 import { KeyClientError, KeyClientErrorCodes } from './errors.js';
 import { Emitter, type KeyClientEventName, type KeyClientListener } from './events.js';
 import { KeyHolder } from './key-holder.js';
+import { type DispatchInterceptor, keyInterceptor } from './key-interceptor.js';
 import { type KeyClientOptions, resolveOptions } from './options.js';
 import { Rotator } from './rotation/rotator.js';
 import { errorCode, rotationSignal } from './rotation/signals.js';
@@ -15,7 +16,12 @@ export interface KeyClient {
   currentFingerprint(): Promise<string>;
   /** Rotates now (once per key: concurrent calls share one rotation). Resolves with the new key's fingerprint. */
   rotate(): Promise<string>;
-  /** Headers to add to a request made by other means (an undici dispatcher, an SDK). */
+  /**
+   * An undici interceptor (`getGlobalDispatcher().compose(client.interceptor)`): adds
+   * the key for this origin and reports Sunset/Deprecation. Never retries.
+   */
+  readonly interceptor: DispatchInterceptor;
+  /** Headers to add to a request made by other means (an SDK that takes headers). */
   authHeaders(): Promise<Record<string, string>>;
   on<E extends KeyClientEventName>(event: E, listener: KeyClientListener<E>): () => void;
   /** Stops watching the store. */
@@ -138,8 +144,31 @@ export function createKeyClient(options: KeyClientOptions): KeyClient {
     return fetchUrl(typeof input === 'string' ? input : input.href, input, init);
   };
 
+  const interceptor = keyInterceptor({
+    origin: config.origin,
+    header: config.header,
+    current: () => {
+      const used = loaded ? holder.current : undefined;
+      if (used !== undefined) checkGrace(used);
+      return used;
+    },
+    load: async () => {
+      const used = (await ready()).current;
+      checkGrace(used);
+      return used;
+    },
+    respond: (status, headers, used) => {
+      if (status === 401 || status === 403) emitter.emit('key.rejected', { fingerprint: used.fingerprint, status, code: undefined });
+      else {
+        holder.accepted(used);
+        observe({ headers } as Response, used);
+      }
+    },
+  });
+
   return {
     fetch: clientFetch as typeof fetch,
+    interceptor,
     currentKey: async () => (await ready()).current.key,
     currentFingerprint: async () => (await ready()).current.fingerprint,
     rotate: async () => {
