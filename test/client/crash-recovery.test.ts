@@ -57,10 +57,11 @@ async function startApi(name: string, example = 'express'): Promise<{ baseUrl: s
   const db = join(dir, `${name}.db`);
   api = run([`examples/${example}/server.mjs`], { PORT: String(port), KEYWARD_DEMO_DATABASE: db });
   const deadline = Date.now() + 30_000;
-  let match: RegExpMatchArray | null = null;
-  while ((match = api.out().match(/keep it\): (\S+)/)) === null) {
+  let match = api.out().match(/keep it\): (\S+)/);
+  while (match === null) {
     if (Date.now() > deadline || api.child.exitCode !== null) throw new Error(`example did not start:\n${api.out()}`);
     await new Promise((r) => setTimeout(r, 50));
+    match = api.out().match(/keep it\): (\S+)/);
   }
   return { baseUrl: `http://127.0.0.1:${port}`, key: match[1] as string, db };
 }

@@ -116,7 +116,9 @@ export class Rotator {
     let pending = base.pending?.from === from.fingerprint ? base.pending : null;
     if (pending === null) {
       pending = { from: from.fingerprint, idempotencyKey: randomUUID(), startedAt: new Date(this.config.clock.now()).toISOString() };
-      await this.config.store.save({ ...base, pending }); // durable before the call: a crash retries the same rotation
+      // Durable before the call: a crash retries the same rotation.
+      const adopted = await this.savePending(from, pending);
+      if (adopted !== undefined) return adopted;
     }
     let answer: RotateAnswer;
     try {
@@ -127,20 +129,42 @@ export class Rotator {
       if (!(error instanceof KeyClientError) || error.status !== 409) throw error;
       const state = await this.holder.reload();
       if (state !== undefined && state.current.key !== from.key) return state.current;
-      answer = await this.reissue(base, from);
+      const reissued = await this.reissue(from);
+      if ('adopted' in reissued) return reissued.adopted;
+      answer = reissued;
     }
-    if (answer.key === undefined) answer = await this.reissue(base, from);
+    if (answer.key === undefined) {
+      const reissued = await this.reissue(from);
+      if ('adopted' in reissued) return reissued.adopted;
+      answer = reissued;
+    }
     return this.adopt(from, answer);
   }
 
-  /** A replay without the plaintext (the first answer was lost): ask for a fresh successor. */
-  private async reissue(base: KeyState, from: StoredKey): Promise<RotateAnswer> {
+  /**
+   * Saves `pending` on top of the stored state, unless another writer (a process
+   * without the lock, an operator, a sink) replaced the key meanwhile: then that
+   * key is adopted and returned, and nothing is written over it.
+   */
+  private async savePending(from: StoredKey, pending: PendingRotation): Promise<StoredKey | undefined> {
+    const fresh = await this.config.store.load();
+    if (fresh !== undefined && fresh.current.key !== from.key) {
+      this.holder.switchTo(fresh, 'adopted');
+      return fresh.current;
+    }
+    await this.config.store.save({ ...(fresh ?? { current: from, previous: null }), pending });
+    return undefined;
+  }
+
+  /** A replay without the plaintext (the first answer was lost), or a 409: ask for a fresh successor. */
+  private async reissue(from: StoredKey): Promise<RotateAnswer | { key: undefined; adopted: StoredKey }> {
     const pending: PendingRotation = {
       from: from.fingerprint,
       idempotencyKey: randomUUID(),
       startedAt: new Date(this.config.clock.now()).toISOString(),
     };
-    await this.config.store.save({ ...base, pending });
+    const adopted = await this.savePending(from, pending);
+    if (adopted !== undefined) return { key: undefined, adopted };
     const answer = await callRotate(this.config, from.key, pending.idempotencyKey, true);
     if (answer.key === undefined) {
       throw new KeyClientError(
