@@ -1,5 +1,5 @@
 // @keyward/client killed with SIGKILL at each point of its rotation, against the
-// Express example API (SQLite): the restarted process recovers without an operator.
+// Express, Koa and Nest example APIs (SQLite): the restarted process recovers without an operator.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -85,15 +85,15 @@ async function rotationsOf(db: string) {
 const measured: Record<string, unknown>[] = [];
 afterAll(() => console.log(`crash recovery (machine shared with other agents):\n${measured.map((m) => JSON.stringify(m)).join('\n')}`));
 
-describe('SIGKILL at each point of a rotation', () => {
+describe.each(['express', 'koa', 'nest'])('SIGKILL at each point of a rotation (%s example)', (example) => {
   it.each([
     ['before-call', false],
     ['after-answer', true],
     ['mid-write', true],
     ['after-rename', true],
   ])('%s: the restarted client recovers without an operator', async (point, switches) => {
-    const { baseUrl, key, db } = await startApi(point);
-    const keyFile = join(dir, `${point}.key`);
+    const { baseUrl, key, db } = await startApi(`${example}-${point}`, example);
+    const keyFile = join(dir, `${example}-${point}.key`);
     writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
     const env = { BASE_URL: baseUrl, KEY_FILE: keyFile };
     const crashed = run(['test/client/fixtures/crashing-consumer.mjs'], { ...env, CRASH_AT: point });
@@ -111,10 +111,11 @@ describe('SIGKILL at each point of a rotation', () => {
     else expect(summary.final).toBe(original);
     const rotations = await rotationsOf(db);
     expect(rotations.filter((r) => r.state === 'started' || r.state === 'delivered').length).toBeLessThanOrEqual(1);
-    expect(readdirSync(dir).filter((f) => f.startsWith(`.${point}.key.`))).toEqual([]); // no plaintext temp file left
+    expect(readdirSync(dir).filter((f) => f.startsWith(`.${example}-${point}.key.`))).toEqual([]); // no plaintext temp file left
     expect(restarted.out()).not.toContain(key);
     const rotated = out.find((e) => e.event === 'rotated');
     measured.push({
+      example,
       point,
       firstOkMs: summary.firstOkMs,
       onNewKeyMs: rotated === undefined ? (switches ? 0 : null) : (rotated.at as number) - restartedAt,
