@@ -82,7 +82,12 @@ async function keywardApi(options = {}) {
   app.use(apiKeyAuth({ keyward }));
   app.get('/orders', (_req, res) => res.json({ ok: true }));
   const { server, url } = await listen(app);
-  return { keyward, url, close: async () => (server.closeAllConnections(), server.close(), await keyward.close()) };
+  const close = async () => {
+    server.closeAllConnections();
+    server.close();
+    await keyward.close();
+  };
+  return { keyward, url, close };
 }
 
 async function failedAcrossRotations() {
