@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { type FSWatcher, watch as fsWatch } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { type Clock, systemClock } from '../clock.js';
