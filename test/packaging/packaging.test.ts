@@ -9,8 +9,8 @@ import { installPacked, removeScratch, repoRoot, run } from '../support/scratch-
  * from TypeScript in both module modes). Needs `pnpm run build` first (`pnpm test` does it).
  */
 const root = repoRoot;
-const packages = ['core', 'sqlite', 'postgres', 'redis', 'env', 'express', 'koa', 'fastify', 'hono', 'nest', 'prometheus'].filter((p) =>
-  existsSync(join(root, 'packages', p, 'dist', 'index.js')),
+const packages = ['core', 'sqlite', 'postgres', 'redis', 'env', 'express', 'koa', 'fastify', 'hono', 'nest', 'prometheus', 'client'].filter(
+  (p) => existsSync(join(root, 'packages', p, 'dist', 'index.js')),
 );
 
 let scratch: string;

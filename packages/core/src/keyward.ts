@@ -12,6 +12,7 @@ import { KnownKeys, type KnownKeysStatus } from './known-keys/known-keys.js';
 import { type LeakResult, type ReportLeakOptions, reportLeak, reportLeaks } from './leak/report-leak.js';
 import { type KeyView, viewKeys } from './lifecycle/effective-status.js';
 import { FirstUseRecorder } from './lifecycle/first-use.js';
+import { reissueUnusedSuccessor } from './lifecycle/reissue-successor.js';
 import { type RotationView, viewRotation } from './lifecycle/rotation-status.js';
 import { errorFields } from './logger.js';
 import type { OpsContext } from './ops-context.js';
@@ -165,6 +166,15 @@ export class Keyward {
 
   rotate(clientId: string, options?: RotateOptions): Promise<RotationResult> {
     return rotateKey(this.ops, clientId, options);
+  }
+
+  /**
+   * The old key (`keyId`) asks again for a successor it asked for (as `actor`) and
+   * never used: the unused pending key is revoked and a fresh one issued, in one
+   * audited commit. See `POST /api-keys/rotate` with `Keyward-Reissue`.
+   */
+  reissueUnusedSuccessor(clientId: string, options: RotateOptions & { keyId: string; actor: string }): Promise<RotationResult> {
+    return reissueUnusedSuccessor(this.ops, clientId, options);
   }
 
   /**

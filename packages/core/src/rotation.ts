@@ -85,7 +85,7 @@ function notFound(message: string, details: Record<string, unknown>): KeywardErr
   return new KeywardError(ErrorCodes.NOT_FOUND, message, details);
 }
 
-async function replay(ctx: OpsContext, rotation: RotationRecord): Promise<RotationResult> {
+export async function replay(ctx: OpsContext, rotation: RotationRecord): Promise<RotationResult> {
   const [oldKey, newKey] = await Promise.all([
     ctx.config.store.findKeyById(rotation.oldKeyId),
     ctx.config.store.findKeyById(rotation.newKeyId),
@@ -106,7 +106,7 @@ async function replay(ctx: OpsContext, rotation: RotationRecord): Promise<Rotati
   };
 }
 
-async function inProgress(ctx: OpsContext, clientId: string): Promise<KeywardError | undefined> {
+export async function inProgress(ctx: OpsContext, clientId: string): Promise<KeywardError | undefined> {
   const [open] = await ctx.config.store.listRotations({ clientId, state: OPEN_ROTATION_STATES, limit: 1 });
   if (!open) return undefined;
   return new KeywardError(ErrorCodes.ROTATION_IN_PROGRESS, `client ${clientId} already has rotation ${open.id} in progress`, {

@@ -31,6 +31,7 @@ export function apiKeyRotationRouter(options: ApiKeyRotationRouterOptions = {}):
         const result = await selfRotate(keyward, req.apiKey!, http, {
           idempotencyKey: req.headers['idempotency-key'],
           rawHeaders: req.rawHeaders,
+          reissue: req.headers['keyward-reissue'],
         });
         res.status(result.status).set(result.headers).json(result.body);
       } catch (error) {

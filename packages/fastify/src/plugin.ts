@@ -120,6 +120,7 @@ function registerRotation(app: FastifyInstance, config: FastifyConfig, path: str
       const result = await selfRotate(keyward, request.apiKey, config.http, {
         idempotencyKey: request.headers['idempotency-key'],
         rawHeaders: request.raw.rawHeaders,
+        reissue: request.headers['keyward-reissue'],
       });
       return reply.code(result.status).headers(result.headers).send(result.body);
     } catch (error) {

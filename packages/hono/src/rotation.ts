@@ -27,6 +27,7 @@ export function apiKeyRotation(options: ApiKeyAuthOptions = {}): Handler<ApiKeyE
       const result = await selfRotate(keyward, c.get('apiKey') as ValidKey, config.http, {
         idempotencyKey: c.req.header('idempotency-key'),
         rawHeaders: rawHeadersOf(c.env),
+        reissue: c.req.header('keyward-reissue'),
       });
       return c.json(result.body, result.status, result.headers);
     } catch (error) {

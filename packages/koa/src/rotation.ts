@@ -28,6 +28,7 @@ export function apiKeyRotation(options: ApiKeyRotationOptions = {}): Middleware 
       const result = await selfRotate(keyward, ctx.state.apiKey!, config.http, {
         idempotencyKey: ctx.headers['idempotency-key'],
         rawHeaders: ctx.req.rawHeaders,
+        reissue: ctx.headers['keyward-reissue'],
       });
       ctx.status = result.status;
       ctx.set(result.headers);

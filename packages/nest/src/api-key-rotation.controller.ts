@@ -28,6 +28,7 @@ export function createRotationController(path: string): Type<unknown> {
         const result = await selfRotate(await http.keyward(), req.apiKey!, http, {
           idempotencyKey: req.headers['idempotency-key'],
           rawHeaders: rawHeadersOf(req),
+          reissue: req.headers['keyward-reissue'],
         });
         setHeaders(this.host, res, result.headers);
         this.host.httpAdapter.reply(res, result.body, result.status);

@@ -60,9 +60,6 @@ export async function applyBatch(client: PoolClient, n: SchemaNames, batch: Writ
   if (insertKeys.length + (batch.updateKeys?.length ?? 0) + (batch.deleteKeys?.length ?? 0) > 0) {
     await client.query(`SELECT value FROM ${n.meta} WHERE name = 'key_changes_seq' FOR UPDATE`);
   }
-  await insertRows(client, n.keys, KEY_COLUMNS, insertKeys, keyParams);
-  for (const k of insertKeys) touched.add(k.keyHash);
-
   for (const { id, expectedVersion, patch } of batch.updateKeys ?? []) {
     const set = patchAssignments('key', patch, 4);
     const result = await client.query<{ key_hash: string }>(
@@ -84,7 +81,11 @@ export async function applyBatch(client: PoolClient, n: SchemaNames, batch: Writ
     touched.add(row.key_hash);
   }
 
-  await insertRows(client, n.rotations, ROTATION_COLUMNS, batch.insertRotations ?? [], rotationParams);
+  // Inserts after updates and deletes (as in SQLite): a batch that closes one pending key
+  // or open rotation and opens the next does not trip the one-per-client indexes midway.
+  await insertRows(client, n.keys, KEY_COLUMNS, insertKeys, keyParams);
+  for (const k of insertKeys) touched.add(k.keyHash);
+
   for (const { id, expectedVersion, patch } of batch.updateRotations ?? []) {
     const set = patchAssignments('rotation', patch, 4);
     const result = await client.query(
@@ -94,6 +95,8 @@ export async function applyBatch(client: PoolClient, n: SchemaNames, batch: Writ
     );
     if (result.rowCount !== 1) throw casMiss('rotation', id, expectedVersion);
   }
+
+  await insertRows(client, n.rotations, ROTATION_COLUMNS, batch.insertRotations ?? [], rotationParams);
 
   await appendAudit(client, n, batch);
   if (touched.size > 0) {

@@ -56,6 +56,14 @@ export function parseIdempotencyKey(
   return token;
 }
 
+/** `Keyward-Reissue: unused-successor` asks to replace a successor this key never used. */
+function parseReissue(config: ResponseConfig, header: string | readonly string[] | undefined): boolean {
+  if (header === undefined) return false;
+  const value = (typeof header === 'string' ? header : header.join(',')).trim().toLowerCase();
+  if (value === 'unused-successor') return true;
+  throw invalidRequestError(config, 'The Keyward-Reissue header must be "unused-successor".');
+}
+
 function rotationError(config: ResponseConfig, error: unknown): unknown {
   if (!isKeywardError(error)) return error;
   switch (error.code) {
@@ -90,20 +98,27 @@ export async function selfRotate(
     readonly idempotencyKey?: string | readonly string[] | undefined;
     /** The request's headers as received (Node's `req.rawHeaders`): shows a repeated `Idempotency-Key`. */
     readonly rawHeaders?: readonly string[] | undefined;
+    /**
+     * The `Keyward-Reissue` header. `unused-successor`: the client lost the answer
+     * of its own rotation and never used that successor; it is revoked and a fresh one issued.
+     */
+    readonly reissue?: string | readonly string[] | undefined;
   },
 ): Promise<SelfRotationResponse> {
   const idempotencyKey = parseIdempotencyKey(config, request.idempotencyKey, request.rawHeaders);
+  const reissue = parseReissue(config, request.reissue);
   let result: Awaited<ReturnType<Keyward['rotate']>>;
   try {
-    result = await keyward.rotate(key.clientId, {
+    const options = {
       keyId: key.keyId,
       idempotencyKey,
       actor: `self-service:${key.fingerprint}`,
-      reason: 'self-service rotation',
+      reason: reissue ? 'self-service rotation (reissued)' : 'self-service rotation',
       // Default 'first-use': a consumer that lost the response, or whose replicas pick the
       // key up late, keeps its old key until it really switches (`selfServiceGraceFrom`).
       graceFrom: keyward.config.selfServiceGraceFrom,
-    });
+    };
+    result = reissue ? await keyward.reissueUnusedSuccessor(key.clientId, options) : await keyward.rotate(key.clientId, options);
   } catch (error) {
     throw rotationError(config, error);
   }

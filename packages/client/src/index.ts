@@ -1,0 +1,13 @@
+export type { Clock } from './clock.js';
+export { KeyClientError, type KeyClientErrorCode, KeyClientErrorCodes } from './errors.js';
+export { type KeyClientEventMap, type KeyClientEventName, KeyClientEvents, type KeyClientListener } from './events.js';
+export { localFingerprint } from './fingerprint.js';
+export { createKeyClient, type KeyClient } from './key-client.js';
+export type { Dispatch, DispatchHandler, DispatchInterceptor, DispatchOptions } from './key-interceptor.js';
+export type { KeyClientLogger, KeyClientOptions } from './options.js';
+export { REISSUE_HEADER } from './rotation/rotate-call.js';
+export { EnvStore, type EnvStoreOptions } from './stores/env-store.js';
+export { FileSinkStore, type FileSinkStoreOptions } from './stores/file-sink-store.js';
+export { FileStore, type FileStoreOptions } from './stores/file-store.js';
+export type { KeyState, KeyStore, PendingRotation, ReleaseLock, StoredKey } from './stores/key-store.js';
+export { MemoryKeyStore } from './stores/memory-store.js';
