@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -10,6 +11,8 @@ import { secretScanning } from '@keyward/koa';
 import { PostgresStore } from '@keyward/postgres';
 import { RedisInvalidationBus, RedisKeyCache } from '@keyward/redis';
 import { SqliteStore } from '@keyward/sqlite';
+import { Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import express from 'express';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,6 +116,16 @@ const frameworks = {
     app.use(secretScanning({ keyward: admin, publicKeysUrl: keysUrl }));
     return createServer(app.callback());
   },
+  // Nest on Express: rawBody keeps the bytes for the signature whatever runs first.
+  nest: async () => {
+    class AppModule {}
+    Module({})(AppModule);
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    const app = moduleRef.createNestApplication({ rawBody: true, logger: false });
+    app.use(secretScanningRouter({ keyward: admin, publicKeysUrl: keysUrl }));
+    await app.init();
+    return app.getHttpServer() as Server;
+  },
 };
 
 const cases = [
@@ -120,6 +133,7 @@ const cases = [
   ['koa', 'sqlite'],
   ['express', 'postgres'],
   ['koa', 'postgres+redis'],
+  ['nest', 'sqlite'],
 ] as const;
 
 for (const [name, kind] of cases) {
