@@ -96,6 +96,8 @@ async function main() {
   );
   const signature = sign('sha256', Buffer.from(body), github.privateKey).toString('base64');
 
+  // The endpoint's process serves an API too: its known-keys filter is built (it orders a report's lookups).
+  await keyward.knownKeysReady();
   // The second API process, warmed with every leaked key.
   const apps = await startApps(1, env);
   cleanups.push(() => apps.stop());

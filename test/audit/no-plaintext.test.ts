@@ -48,6 +48,7 @@ const ALL_ALERT_KINDS: AlertKind[] = [
   'key.revoked',
   'rotation.switched',
   'key.used_after_switch',
+  'key.leaked',
 ];
 
 describe('a whole lifecycle leaves no plaintext key in logs, events, audit rows, tables or errors (SQLite)', () => {
@@ -238,6 +239,13 @@ describe('a whole lifecycle leaves no plaintext key in logs, events, audit rows,
     await keyward.revoke(epsilon.id, { reason: 'wrong client', actor: 'ops@acme' });
     await keyward.unrevoke(epsilon.id, { reason: 'revoked the wrong client', actor: 'ops@acme' });
     await attempt('unrevoke a leaked key', () => keyward.unrevoke(gamma.id, { reason: 'oops' }));
+    const zeta = await keyward.issue('zeta', { actor: 'ops@acme' });
+    remember(zeta.key, zeta.fingerprint);
+    capture.add(
+      'leak report',
+      await keyward.reportLeak([zeta.key, generateKey('sk_live'), 'not-a-key'], { source: 'https://example.invalid/paste' }),
+    );
+    await attempt('leak report without a source', () => keyward.reportLeak([zeta.key], { source: '' }));
 
     // Scheduler passes: file sink first, then the webhook (retry, refusal), then finalize / purge / orphans.
     clock.advance(HOUR);

@@ -231,6 +231,11 @@ export class Verifier {
     this.inflight.clear();
   }
 
+  /** `false` when the known-keys filter rules the hash out (see `KnownKeys.mayExist`): a hint for ordering work, never a refusal. */
+  mayExist(keyHash: string): boolean {
+    return this.config.knownKeys?.mayExist(keyHash) ?? true;
+  }
+
   get size(): number {
     return this.lru.size;
   }

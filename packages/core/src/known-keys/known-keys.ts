@@ -89,6 +89,12 @@ export class KnownKeys {
     return this.budget.take(this.config.clock.now()) ? 'lookup' : 'refuse';
   }
 
+  /** `false` only when the filter decides and rules the hash out (no budget spent, nothing counted): for ordering work, never for refusing. */
+  mayExist(keyHash: string): boolean {
+    const filter = this.current;
+    return filter === undefined || filter.mayContain(keyHash);
+  }
+
   /** A lookup that `check` allowed on the budget found the key: it was new, not yet heard. */
   foundRuledOut(keyHash: string): void {
     this.budget.foundKey();

@@ -136,6 +136,10 @@ export async function reportLeaks(
       reported('malformed', tokenHash, source, null);
     }
   }
+  // Likely keys of ours first (the known-keys filter's hint): they are what must stop
+  // working soonest. Every token is still looked up: a key issued a moment ago elsewhere
+  // may not be in this process's filter yet.
+  candidates.sort((a, b) => Number(ctx.verifier.mayExist(b.tokenHash)) - Number(ctx.verifier.mayExist(a.tokenHash)));
   // Lookups a few at a time; a live key is taken out of service as soon as it is found.
   let next = 0;
   const work = async () => {
