@@ -9,13 +9,14 @@
 // RESULT store_queries_per_flood_request=… live_p99_ratio=… live_hit_rate=… filter_mb_1m=…
 //        new_key_ms=… (then the same without Redis, the baseline's, and the 1M build time)
 import { randomBytes } from 'node:crypto';
+import { Agent } from 'node:http';
 import { userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createKeyward, KnownKeys } from '@keyward/core';
 import { PostgresStore } from '@keyward/postgres';
 import pg from 'pg';
-import { cli } from '../test/support/faults/fleet.mjs';
+import { cli, get } from '../test/support/faults/fleet.mjs';
 import { getJson } from '../test/support/faults/flood.mjs';
 import { startRedisProcess } from '../test/support/faults/redis-process.mjs';
 import { JsonChild, percentile } from './lib/json-child.mjs';
@@ -65,10 +66,10 @@ function liveClients(port, keys) {
   const cycled = [];
   const loops = Array.from({ length: LIVE_CONNECTIONS }, async (_, c) => {
     const mine = keys.filter((_k, i) => i % LIVE_CONNECTIONS === c);
-    const agent = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: 1, localAddress: `127.0.0.${10 + c}` });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1, localAddress: `127.0.0.${10 + c}` });
     for (let i = 0; !stopped; i = (i + 1) % mine.length) {
       const started = performance.now();
-      const status = await get(agent, port, mine[i]);
+      const status = await get(port, agent, mine[i]);
       samples.push(performance.now() - started);
       total++;
       if (status === 200) ok++;
@@ -97,18 +98,6 @@ function liveClients(port, keys) {
       await Promise.all(loops);
     },
   };
-}
-
-async function get(agent, port, key) {
-  const { request } = await import('node:http');
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/orders', agent, headers: { authorization: `Bearer ${key}` } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
-    });
-    req.on('error', () => resolve(0));
-    req.end();
-  });
 }
 
 async function startedApp(env) {
@@ -155,8 +144,8 @@ async function scenario(name, env, admin, liveKeys) {
   live.take();
   const fresh = await admin.issue(`fresh-${name}`);
   const issuedAt = performance.now();
-  const agent = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: 1, localAddress: '127.0.0.250' });
-  while ((await get(agent, port, fresh.key)) !== 200) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1, localAddress: '127.0.0.250' });
+  while ((await get(port, agent, fresh.key)) !== 200) {
     if (performance.now() - issuedAt > 10_000) throw new Error(`${name}: a new key was refused for 10 s`);
     await sleep(5);
   }

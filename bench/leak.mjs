@@ -10,7 +10,7 @@
 // - baseline_revoke_100_ms: the same 100 keys revoked one by one through keyward.revoke.
 // RESULT report_1000_ms=… leak_to_refused_p99_ms=… verify_sig_us=… …
 import { createHash, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
-import { Agent, createServer, request } from 'node:http';
+import { Agent, createServer } from 'node:http';
 import { userInfo } from 'node:os';
 import { createKeyward, generateKey } from '@keyward/core';
 import { secretScanningRouter } from '@keyward/express';
@@ -18,7 +18,7 @@ import { PostgresStore } from '@keyward/postgres';
 import { RedisInvalidationBus, RedisKeyCache } from '@keyward/redis';
 import express from 'express';
 import pg from 'pg';
-import { cli, startApps } from '../test/support/faults/fleet.mjs';
+import { cli, get, startApps } from '../test/support/faults/fleet.mjs';
 import { startRedisProcess } from '../test/support/faults/redis-process.mjs';
 import { runBench } from './lib/run-bench.mjs';
 
@@ -28,17 +28,6 @@ const url = new URL(process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test'
 if (!url.username) url.username = encodeURIComponent(process.env.PGUSER || userInfo().username);
 const databaseUrl = url.href;
 const schema = `kwleak_${randomBytes(4).toString('hex')}`;
-
-function get(port, agent, key) {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/orders', agent, headers: { authorization: `Bearer ${key}` } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
-    });
-    req.on('error', () => resolve(0));
-    req.end();
-  });
-}
 
 async function main() {
   const redis = await startRedisProcess();

@@ -1,50 +1,18 @@
 // @keyward/client killed with SIGKILL at each point of its rotation, against the
 // Express, Koa and Nest example APIs (SQLite): the restarted process recovers without an operator.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { SqliteStore } from '@keyward/sqlite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv } from '../cli/run-cli.js';
+import { type Proc, requireBuiltPackages, run, startExample } from './processes.js';
 
-const root = resolve(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'keyward-client-crash-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 beforeAll(() => {
-  for (const pkg of ['client', 'core', 'express']) {
-    const dist = statSync(join(root, `packages/${pkg}/dist/index.js`), { throwIfNoEntry: false });
-    if (dist === undefined) throw new Error(`packages/${pkg} is not built: run pnpm run build first`);
-  }
+  requireBuiltPackages();
 });
-
-interface Proc {
-  readonly child: ChildProcess;
-  readonly out: () => string;
-  readonly exited: Promise<number | null>;
-}
-
-function run(args: string[], env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, args, { cwd: root, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout?.on('data', (c) => {
-    out += String(c);
-  });
-  child.stderr?.on('data', (c) => {
-    out += String(c);
-  });
-  return { child, out: () => out, exited: new Promise((done) => child.once('exit', (code) => done(code))) };
-}
-
-const freePort = () =>
-  new Promise<number>((done) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => done(port));
-    });
-  });
 
 let api: Proc | undefined;
 afterEach(async () => {
@@ -53,17 +21,9 @@ afterEach(async () => {
 });
 
 async function startApi(name: string, example = 'express'): Promise<{ baseUrl: string; key: string; db: string }> {
-  const port = await freePort();
-  const db = join(dir, `${name}.db`);
-  api = run([`examples/${example}/server.mjs`], { PORT: String(port), KEYWARD_DEMO_DATABASE: db });
-  const deadline = Date.now() + 30_000;
-  let match = api.out().match(/keep it\): (\S+)/);
-  while (match === null) {
-    if (Date.now() > deadline || api.child.exitCode !== null) throw new Error(`example did not start:\n${api.out()}`);
-    await new Promise((r) => setTimeout(r, 50));
-    match = api.out().match(/keep it\): (\S+)/);
-  }
-  return { baseUrl: `http://127.0.0.1:${port}`, key: match[1] as string, db };
+  const started = await startExample(dir, name, example);
+  api = started.api;
+  return { baseUrl: started.baseUrl, key: started.key, db: started.db };
 }
 
 const lines = (p: Proc) =>

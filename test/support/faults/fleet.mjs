@@ -62,7 +62,8 @@ export function cli(args, env) {
   });
 }
 
-function get(port, agent, key, timeoutMs) {
+/** GET /orders with `key` as a Bearer token on `agent`; resolves with the status (0: no answer). */
+export function get(port, agent, key, timeoutMs = 5000) {
   return new Promise((resolve) => {
     const req = request({
       host: '127.0.0.1',

@@ -3,19 +3,7 @@
 // the servers answer. For the flood tests and bench:flood.
 import { Agent, request } from 'node:http';
 import { generateKey } from '@keyward/core';
-
-function send(port, agent, key) {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/orders', agent, headers: { authorization: `Bearer ${key}` }, timeout: 5000 });
-    req.on('response', (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve(0));
-    req.end();
-  });
-}
+import { get } from './fleet.mjs';
 
 /**
  * Starts `connections` senders spread over `addresses` source addresses
@@ -37,7 +25,7 @@ export function startFlood(ports, { addresses = 64, connections = 64, subnet = 1
       (async () => {
         while (!stopped) {
           sent++;
-          const status = await send(port, agent, generateKey(prefix));
+          const status = await get(port, agent, generateKey(prefix));
           statuses.set(status, (statuses.get(status) ?? 0) + 1);
         }
       })(),
