@@ -42,9 +42,10 @@ const lines = (p: Proc): Line[] =>
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Line);
 
-function consumers(baseUrl: string, keyFile: string, rotateAfter: (i: number) => string | undefined, store = 'file', durationMs = 4000) {
+function consumers(baseUrl: string, keyFile: string, rotateAfter: (i: number) => string | undefined, store = 'file', untilSwitch = false) {
   return [0, 1, 2].map((i) => {
-    const env: Record<string, string> = { BASE_URL: baseUrl, KEY_FILE: keyFile, DURATION_MS: String(durationMs), STORE: store };
+    const env: Record<string, string> = { BASE_URL: baseUrl, KEY_FILE: keyFile, DURATION_MS: '4000', STORE: store };
+    if (untilSwitch) env.UNTIL_SWITCH = '1';
     const after = rotateAfter(i);
     if (after !== undefined) env.ROTATE_AFTER_MS = after;
     return run(['test/client/fixtures/consumer.mjs'], env);
@@ -87,8 +88,8 @@ describe.each(['express', 'koa', 'nest'])('three consumer processes share one ke
     const keyFile = store === 'sink' ? join(sinkDir, 'demo.key') : join(dir, `${example}-operator.key`);
     mkdirSync(sinkDir, { recursive: true, mode: 0o700 });
     writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
-    // Long enough for a CLI started on a loaded machine (CI) to rotate before the consumers stop.
-    const procs = consumers(baseUrl, keyFile, () => undefined, store, 8000);
+    // The consumers run until they see the new key (a CLI started on a loaded machine may take seconds).
+    const procs = consumers(baseUrl, keyFile, () => undefined, store, true);
     await new Promise((r) => setTimeout(r, 1000));
     const env = cleanEnv({ KEYWARD_DATABASE_URL: db });
     if (store === 'sink') {
