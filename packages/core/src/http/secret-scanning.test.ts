@@ -59,6 +59,14 @@ function setup() {
 const URL_FOUND = 'https://github.com/octocat/Hello-World/blob/123/config.js';
 
 describe('the secret-scanning endpoint (GitHub partner format)', () => {
+  it('refuses a bad configuration at construction, naming the option', () => {
+    const keyward = createKeyward({ store: new MemoryStore() });
+    expect(() => new SecretScanningEndpoint({ keyward: undefined as never })).toThrow(/secretScanning\.keyward/);
+    expect(() => new SecretScanningEndpoint({ keyward, publicKeysUrl: 'ftp://x' })).toThrow(/secretScanning\.publicKeysUrl.*ftp/);
+    expect(() => new SecretScanningEndpoint({ keyward, policy: 'burn' as never })).toThrow(/secretScanning\.policy/);
+    expect(() => new SecretScanningEndpoint({ keyward, policy: 'rotate' })).toThrow(/secretScanning\.sink/);
+  });
+
   it('verifies GitHub published sample payload and signature verbatim', async () => {
     const sample = {
       keyId: '90a421169f0a406205f1563a953312f0be898d3c7b6c06b681aa86a874555f4a',

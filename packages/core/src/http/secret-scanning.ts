@@ -1,6 +1,7 @@
 import { createHash, verify } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SecretSink } from '../engine/secret-sink.js';
+import { invalidOption } from '../errors.js';
 import type { Keyward } from '../keyward.js';
 import { GITHUB_SECRET_SCANNING_KEYS_URL, GitHubPublicKeys } from '../leak/github-public-keys.js';
 import type { LeakPolicy, LeakResult } from '../leak/report-leak.js';
@@ -62,8 +63,9 @@ const problem = (status: number, code: string, message: string, extra?: Record<s
  *    key document that cannot be fetched is 503.
  * 2. The body must be a JSON array (400 otherwise) of at most 1,000 `{ token, type, url,
  *    source }` objects (400).
- * 3. Each token goes through `keyward.reportLeak` (per reported URL): revoked (or
- *    rotated) if it is one of ours and still accepted, audited either way.
+ * 3. The whole report goes through `keyward.reportLeaks` (each token with the URL it was
+ *    found at): revoked (or rotated) if it is one of ours and still accepted, audited
+ *    either way.
  * 4. The answer lists each token as `{ token_hash, token_type, label }`, `label`
  *    `true_positive` or `false_positive`. `token_hash` (SHA-256 hex of the token) is
  *    sent, never `token_raw`: the report is answered without echoing the secret back.
@@ -74,7 +76,16 @@ export class SecretScanningEndpoint {
   private readonly actor: string;
 
   constructor(private readonly options: SecretScanningOptions) {
+    // Checked here, not per report: a misconfiguration must fail at start, not answer 503 to every report.
+    if (typeof options !== 'object' || options === null) throw invalidOption('secretScanning.options', options, 'must be an object');
     const { keyward } = options;
+    if (typeof keyward?.reportLeaks !== 'function') throw invalidOption('secretScanning.keyward', keyward, 'must be a Keyward instance');
+    if (options.publicKeysUrl !== undefined && !/^https?:\/\//.test(String(options.publicKeysUrl)))
+      throw invalidOption('secretScanning.publicKeysUrl', options.publicKeysUrl, 'must be an http(s) URL');
+    if (options.policy !== undefined && options.policy !== 'revoke' && options.policy !== 'rotate')
+      throw invalidOption('secretScanning.policy', options.policy, 'must be "revoke" or "rotate"');
+    if (options.policy === 'rotate' && typeof options.sink?.deliver !== 'function')
+      throw invalidOption('secretScanning.sink', options.sink, 'is required with policy "rotate" (a SecretSink to deliver the successor)');
     this.keys = new GitHubPublicKeys(options.publicKeysUrl ?? GITHUB_SECRET_SCANNING_KEYS_URL, options.fetch ?? fetch, () =>
       keyward.config.clock.now(),
     );
