@@ -1,8 +1,20 @@
 import { hash as oneShotHash } from 'node:crypto';
 import type { AuditEntry, AuditRecord } from './types.js';
 
+/** Characters JSON.stringify escapes in a string (quote, backslash, controls, surrogates): without them a string is its JSON text in quotes. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON escapes
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** `JSON.stringify(text)`, without the native call for the common string that needs no escaping. */
+function jsonString(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+}
+
 /** JSON with object keys sorted at every depth, so equal entries hash equally in every store. */
 export function canonicalJson(value: unknown): string {
+  // Same text as JSON.stringify for every leaf (String(n) is JSON's text of a finite number).
+  if (typeof value === 'string') return jsonString(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
   if (value === null) return 'null';
   if (typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) {
@@ -11,33 +23,71 @@ export function canonicalJson(value: unknown): string {
     return `${out}]`;
   }
   const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (keys.length > 1) keys.sort();
   let out = '{';
-  for (const key of Object.keys(record).sort()) {
+  for (const key of keys) {
     const item = record[key];
     if (item === undefined) continue;
-    out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${canonicalJson(item)}`;
+    out += `${out.length === 1 ? '' : ','}${jsonString(key)}:${canonicalJson(item)}`;
   }
   return `${out}}`;
 }
 
-/** The fields an audit row's hash covers, in sorted order (the order `canonicalJson` would give them). */
-const HASHED_FIELDS = ['actor', 'at', 'clientId', 'data', 'fingerprint', 'keyId', 'reason', 'rotationId', 'seq', 'type'] as const;
-const FIELD_PREFIX = HASHED_FIELDS.map((f) => `${JSON.stringify(f)}:`);
+/** `,"name":<canonical value>`, or nothing for an undefined value (a field a store left out). */
+function member(prefix: string, value: unknown): string {
+  return value === undefined ? '' : `${prefix}${canonicalJson(value)}`;
+}
 
 /**
- * The hash of one audit row: SHA-256 over the previous row's hash, a newline, and
- * `canonicalJson({ seq, at, type, clientId, keyId, fingerprint, rotationId, actor, reason, data })`
- * (built field by field in that sorted order: the same text, without sorting the outer keys per row).
+ * The hash of one audit row from its fields: SHA-256 over the previous row's hash, a
+ * newline, and `canonicalJson({ seq, at, type, clientId, keyId, fingerprint, rotationId, actor, reason, data })`,
+ * written out in that object's sorted key order (actor, at, clientId, data, fingerprint,
+ * keyId, reason, rotationId, seq, type): the same text, without sorting the outer keys per row.
+ * Positional, so a verifier can hash a store's row tuple without building a record first.
  */
+export function auditFieldsHash(
+  prevHash: string,
+  seq: number,
+  at: number,
+  type: string,
+  clientId: string | null,
+  keyId: string | null,
+  fingerprint: string | null,
+  rotationId: string | null,
+  actor: string | null,
+  reason: string | null,
+  data: unknown,
+): string {
+  const members =
+    member(',"actor":', actor) +
+    member(',"at":', at) +
+    member(',"clientId":', clientId) +
+    member(',"data":', data) +
+    member(',"fingerprint":', fingerprint) +
+    member(',"keyId":', keyId) +
+    member(',"reason":', reason) +
+    member(',"rotationId":', rotationId) +
+    member(',"seq":', seq) +
+    member(',"type":', type);
+  return oneShotHash('sha256', `${prevHash}\n{${members.slice(1)}}`, 'hex');
+}
+
+/** The hash of one audit row (see `auditFieldsHash`). */
 export function auditRowHash(prevHash: string, seq: number, entry: AuditEntry): string {
-  let body = '{';
-  for (let i = 0; i < HASHED_FIELDS.length; i++) {
-    const field = HASHED_FIELDS[i] as (typeof HASHED_FIELDS)[number];
-    const value = field === 'seq' ? seq : entry[field];
-    if (value === undefined) continue;
-    body += `${body.length === 1 ? '' : ','}${FIELD_PREFIX[i]}${canonicalJson(value)}`;
-  }
-  return oneShotHash('sha256', `${prevHash}\n${body}}`, 'hex');
+  return auditFieldsHash(
+    prevHash,
+    seq,
+    entry.at,
+    entry.type,
+    entry.clientId,
+    entry.keyId,
+    entry.fingerprint,
+    entry.rotationId,
+    entry.actor,
+    entry.reason,
+    entry.data,
+  );
 }
 
 /**
