@@ -63,13 +63,17 @@ it('verifies 1,000,000 rows in keyset pages with bounded memory, and the anchors
   })();
   db.close();
 
-  const limits: (number | undefined)[] = [];
+  // The verifier reads with the store's cheap scan (scanAuditForVerify); listAudit must not be used at all.
+  const limits: number[] = [];
   let peakHeap = 0;
-  const listAudit = store.listAudit.bind(store);
-  store.listAudit = async (query: AuditQuery) => {
-    limits.push(query.limit);
+  const scan = store.scanAuditForVerify.bind(store);
+  store.scanAuditForVerify = async (afterSeq: number, limit: number) => {
+    limits.push(limit);
     peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
-    return listAudit(query);
+    return scan(afterSeq, limit);
+  };
+  store.listAudit = async (query: AuditQuery) => {
+    throw new Error(`listAudit(${JSON.stringify(query)}) during a verify`);
   };
   global.gc?.();
   const baseline = process.memoryUsage().heapUsed;

@@ -1,4 +1,5 @@
 import { hash as oneShotHash } from 'node:crypto';
+import type { AuditScanRow } from './key-store.js';
 import type { AuditEntry, AuditRecord } from './types.js';
 
 /** Characters JSON.stringify escapes in a string (quote, backslash, controls, surrogates): without them a string is its JSON text in quotes. */
@@ -88,6 +89,16 @@ export function auditRowHash(prevHash: string, seq: number, entry: AuditEntry): 
     entry.reason,
     entry.data,
   );
+}
+
+/** The hash of a store's row tuple (see `auditFieldsHash`), over the row's own `prevHash`. */
+export function auditScanRowHash(row: AuditScanRow): string {
+  return auditFieldsHash(row[10], row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9]);
+}
+
+/** A record as a row tuple, for stores whose rows are records already. */
+export function auditScanRow(r: AuditRecord): AuditScanRow {
+  return [r.seq, r.at, r.type, r.clientId, r.keyId, r.fingerprint, r.rotationId, r.actor, r.reason, r.data, r.prevHash, r.hash];
 }
 
 /**

@@ -1,5 +1,14 @@
 export * from './audit/index.js';
-export { type AuditChainReport, auditRowHash, canonicalJson, chainAuditEntry, verifyAuditRows } from './audit-chain.js';
+export {
+  type AuditChainReport,
+  auditFieldsHash,
+  auditRowHash,
+  auditScanRow,
+  auditScanRowHash,
+  canonicalJson,
+  chainAuditEntry,
+  verifyAuditRows,
+} from './audit-chain.js';
 export { type Clock, ManualClock, systemClock } from './clock.js';
 export { crc32Ascii } from './crc32.js';
 export { type Duration, formatDuration, isValidTime, MAX_DURATION_MS, parseDuration, timeAfter } from './duration.js';
@@ -23,6 +32,7 @@ export {
 export { createKeyHasher, fingerprintOf, hashKey, type KeyHasher } from './key-hash.js';
 export {
   type AuditQuery,
+  type AuditScanRow,
   type ChangeLogPage,
   type ChangeLogQuery,
   hasChangeLog,

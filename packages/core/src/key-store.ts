@@ -48,6 +48,26 @@ export interface RotationQuery {
   readonly limit?: number;
 }
 
+/**
+ * One audit row as `KeyStore.scanAuditForVerify` returns it: the record's fields in the
+ * tables' column order. A tuple, not a record, so a SQL driver's array rows can be handed
+ * to the verifier as they arrive, with no object built per row.
+ */
+export type AuditScanRow = readonly [
+  seq: number,
+  at: number,
+  type: string,
+  clientId: string | null,
+  keyId: string | null,
+  fingerprint: string | null,
+  rotationId: string | null,
+  actor: string | null,
+  reason: string | null,
+  data: Readonly<Record<string, unknown>>,
+  prevHash: string,
+  hash: string,
+];
+
 export interface AuditQuery {
   readonly clientId?: string;
   /** Entries at or after this time. */
@@ -162,6 +182,13 @@ export interface KeyStore {
   touchLastUsed(uses: readonly { readonly id: string; readonly at: number }[]): Promise<void>;
 
   listAudit(query: AuditQuery): Promise<AuditRecord[]>;
+
+  /**
+   * Optional: the audit rows with `seq > afterSeq`, in `seq` order, at most `limit`: the
+   * rows `listAudit({ afterSeq, limit })` gives, as tuples, read the cheapest way the
+   * store knows. The chain verifier's keyset pages; without it, it pages `listAudit`.
+   */
+  scanAuditForVerify?(afterSeq: number, limit: number): Promise<AuditScanRow[]>;
 
   /** Releases connections the store opened itself. */
   close(): Promise<void>;

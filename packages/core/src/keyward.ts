@@ -1,6 +1,6 @@
-import { auditPages } from './audit/audit-pages.js';
+import { auditScanPages } from './audit/audit-pages.js';
 import { resolveVerifyAuditOptions, type VerifyAuditOptions } from './audit/verify-options.js';
-import { type AuditVerifyReport, verifyAuditStream } from './audit/verify-stream.js';
+import { type AuditVerifyReport, verifyAuditScan } from './audit/verify-stream.js';
 import { ChangeFollower, type ChangeFollowerStatus } from './changes/change-follower.js';
 import { VersionFloor } from './changes/version-floor.js';
 import type { Duration } from './duration.js';
@@ -272,7 +272,7 @@ export class Keyward {
    */
   async verifyAuditChain(options: VerifyAuditOptions = {}): Promise<AuditVerifyReport> {
     const { anchors, publicKey, pageSize } = resolveVerifyAuditOptions(options);
-    return verifyAuditStream(auditPages(this.config.store, pageSize), anchors, publicKey);
+    return verifyAuditScan(auditScanPages(this.config.store, pageSize), anchors, publicKey);
   }
 
   on<E extends KeywardEventName>(name: E, listener: KeywardListener<E>): () => void {

@@ -1,7 +1,8 @@
-import { chainAuditEntry } from './audit-chain.js';
+import { auditScanRow, chainAuditEntry } from './audit-chain.js';
 import { conflict } from './errors.js';
 import type {
   AuditQuery,
+  AuditScanRow,
   ChangeLogPage,
   ChangeLogQuery,
   KeyChangeEntry,
@@ -193,6 +194,10 @@ export class MemoryStore implements KeyStore {
         (query.afterSeq === undefined || a.seq > query.afterSeq),
     );
     return rows.slice(0, query.limit ?? rows.length);
+  }
+
+  async scanAuditForVerify(afterSeq: number, limit: number): Promise<AuditScanRow[]> {
+    return (await this.listAudit({ afterSeq, limit })).map(auditScanRow);
   }
 
   async readChanges(query: ChangeLogQuery): Promise<ChangeLogPage> {

@@ -1,6 +1,7 @@
 import type {
   AuditQuery,
   AuditRecord,
+  AuditScanRow,
   ChangeLogPage,
   ChangeLogQuery,
   KeyQuery,
@@ -14,6 +15,7 @@ import type {
 import { isKeywardError } from '@keyward/core';
 import type { Pool, QueryResultRow } from 'pg';
 import { type AppRoleReport, appRoleGrants, type ConnectionPrivileges, checkRoleName, privilegesSql, roleStatement } from './app-role.js';
+import { scanAuditSql } from './audit-scan.js';
 import { PostgresChangeFeed, type PostgresChangeFeedOptions } from './change-feed.js';
 import { changePageFromRows, readChangesSql, trimChangesSql } from './change-log.js';
 import { applyBatch } from './commit.js';
@@ -214,6 +216,16 @@ export class PostgresStore implements KeyStore {
 
   async listAudit(query: AuditQuery): Promise<AuditRecord[]> {
     return (await this.query('listAudit', listAuditSql(this.names, query))).map(auditFromRow);
+  }
+
+  async scanAuditForVerify(afterSeq: number, limit: number): Promise<AuditScanRow[]> {
+    if (!this.isReady) await this.init();
+    try {
+      // The array rows are the tuples: seq and at parsed to numbers, data to an object.
+      return (await this.pool.query(scanAuditSql(this.names, afterSeq, limit))).rows as unknown as AuditScanRow[];
+    } catch (error) {
+      throw storeError(error, 'scanAuditForVerify', this.target);
+    }
   }
 
   async commit(batch: WriteBatch): Promise<void> {

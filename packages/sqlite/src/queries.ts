@@ -1,4 +1,4 @@
-import type { AuditQuery, AuditRecord, KeyQuery, KeyRecord, RotationQuery, RotationRecord } from '@keyward/core';
+import type { AuditQuery, AuditRecord, AuditScanRow, KeyQuery, KeyRecord, RotationQuery, RotationRecord } from '@keyward/core';
 import {
   AUDIT_COLUMNS,
   type AuditRow,
@@ -103,4 +103,31 @@ export function listAudit(sql: StatementCache, query: AuditQuery): AuditRecord[]
     .get(`SELECT ${AUDIT_COLUMNS} FROM audit_events ${clause} ORDER BY seq LIMIT @limit`)
     .all({ ...params, limit: limitOf(query.limit) }) as AuditRow[];
   return rows.map(auditFromRow);
+}
+
+/** Columns in `AuditScanRow` order; `data` is JSON text until parsed below. */
+type AuditScanColumns = [
+  number,
+  number,
+  string,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  string,
+  string,
+  string,
+];
+
+/** The rows `listAudit({ afterSeq, limit })` gives, as the arrays SQLite returns (raw mode: no object per row). */
+export function scanAuditForVerify(sql: StatementCache, afterSeq: number, limit: number): AuditScanRow[] {
+  // Its own SQL text, so raw mode stays on this statement only.
+  const rows = sql
+    .get(`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?`)
+    .raw(true)
+    .all(afterSeq, limitOf(limit)) as unknown[][];
+  for (const row of rows) row[9] = JSON.parse((row as AuditScanColumns)[9]);
+  return rows as unknown as AuditScanRow[];
 }

@@ -1,6 +1,7 @@
 import type {
   AuditQuery,
   AuditRecord,
+  AuditScanRow,
   ChangeLogPage,
   ChangeLogQuery,
   KeyQuery,
@@ -153,6 +154,10 @@ export class SqliteStore implements KeyStore {
 
   listAudit(query: AuditQuery): Promise<AuditRecord[]> {
     return this.run('listAudit', (sql) => q.listAudit(sql, query));
+  }
+
+  scanAuditForVerify(afterSeq: number, limit: number): Promise<AuditScanRow[]> {
+    return this.run('scanAuditForVerify', (sql) => q.scanAuditForVerify(sql, afterSeq, limit));
   }
 
   /** Closes the connection if the store opened it (a caller's `database` is left open). Idempotent. */

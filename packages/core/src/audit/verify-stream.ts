@@ -1,7 +1,9 @@
 import type { KeyObject } from 'node:crypto';
-import { auditRowHash } from '../audit-chain.js';
+import { auditRowHash, auditScanRowHash } from '../audit-chain.js';
+import type { AuditScanRow } from '../key-store.js';
 import type { AuditRecord } from '../types.js';
 import { type AuditAnchor, anchorSignatureValid } from './anchor.js';
+import { AuditChainWalk } from './chain-walk.js';
 
 /**
  * What an anchor check found:
@@ -19,6 +21,13 @@ export type AuditVerifyReport =
   | { ok: false; count: number; brokenAt: number; problem: AnchorProblem; anchor: AuditAnchor; actualHash: string | null }
   | { ok: false; count: 0; brokenAt: number; problem: 'bad_signature'; anchor: AuditAnchor };
 
+/** With `publicKey`, the first anchor whose Ed25519 signature does not verify, as a report. */
+function forgedAnchor(anchors: readonly AuditAnchor[], publicKey: KeyObject | undefined): AuditVerifyReport | undefined {
+  if (publicKey === undefined) return undefined;
+  const forged = anchors.find((a) => !anchorSignatureValid(a, publicKey));
+  return forged === undefined ? undefined : { ok: false, count: 0, brokenAt: forged.seq, problem: 'bad_signature', anchor: forged };
+}
+
 /**
  * Walks pages of rows in `seq` order from seq 1 (a store's keyset pages, see
  * `auditPages`), checks each link like `verifyAuditRows`, and checks every anchor
@@ -30,38 +39,37 @@ export async function verifyAuditStream(
   anchors: readonly AuditAnchor[] = [],
   publicKey?: KeyObject,
 ): Promise<AuditVerifyReport> {
-  if (publicKey !== undefined) {
-    const forged = anchors.find((a) => !anchorSignatureValid(a, publicKey));
-    if (forged !== undefined) return { ok: false, count: 0, brokenAt: forged.seq, problem: 'bad_signature', anchor: forged };
-  }
-  const pending = [...anchors].sort((a, b) => a.seq - b.seq);
-  let next = 0;
-  let held = 0;
-  let prevHash = '';
-  let expectedSeq = 1;
-  let count = 0;
+  const forged = forgedAnchor(anchors, publicKey);
+  if (forged !== undefined) return forged;
+  const walk = new AuditChainWalk(anchors);
   for await (const page of pages) {
     for (const row of page) {
-      if (row.seq !== expectedSeq || row.prevHash !== prevHash) {
-        return { ok: false, count, brokenAt: row.seq, problem: 'missing_or_reordered' };
-      }
-      if (auditRowHash(row.prevHash, row.seq, row) !== row.hash) return { ok: false, count, brokenAt: row.seq, problem: 'edited' };
-      while (next < pending.length && (pending[next] as AuditAnchor).seq === row.seq) {
-        const anchor = pending[next] as AuditAnchor;
-        if (anchor.hash !== row.hash) {
-          return { ok: false, count, brokenAt: row.seq, problem: held > 0 ? 'forked' : 'rechained', anchor, actualHash: row.hash };
-        }
-        held++;
-        next++;
-      }
-      count++;
-      prevHash = row.hash;
-      expectedSeq = row.seq + 1;
+      const broken = walk.step(row.seq, row.prevHash, row.hash, auditRowHash(row.prevHash, row.seq, row));
+      if (broken !== undefined) return broken;
     }
   }
-  const missing = pending[next];
-  if (missing !== undefined) return { ok: false, count, brokenAt: count + 1, problem: 'truncated', anchor: missing, actualHash: null };
-  return pending.length === 0 ? { ok: true, count, lastHash: prevHash } : { ok: true, count, lastHash: prevHash, anchorsChecked: held };
+  return walk.end();
+}
+
+/**
+ * `verifyAuditStream` over pages of row tuples (`auditScanPages`: a store's
+ * `scanAuditForVerify`), which hash without a record built per row.
+ */
+export async function verifyAuditScan(
+  pages: AsyncIterable<readonly AuditScanRow[]> | Iterable<readonly AuditScanRow[]>,
+  anchors: readonly AuditAnchor[] = [],
+  publicKey?: KeyObject,
+): Promise<AuditVerifyReport> {
+  const forged = forgedAnchor(anchors, publicKey);
+  if (forged !== undefined) return forged;
+  const walk = new AuditChainWalk(anchors);
+  for await (const page of pages) {
+    for (const row of page) {
+      const broken = walk.step(row[0], row[10], row[11], auditScanRowHash(row));
+      if (broken !== undefined) return broken;
+    }
+  }
+  return walk.end();
 }
 
 /** One sentence for a failed report (CLI, logs). */
