@@ -14,14 +14,15 @@ import { userInfo } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { chainAuditEntry, verifyAuditRows } from '@keyward/core';
+import { AUDIT_PAGE_SIZE, chainAuditEntry, verifyAuditRows } from '@keyward/core';
 import { PostgresStore } from '@keyward/postgres';
 import pg from 'pg';
 import { runBench } from './lib/run-bench.mjs';
 
 const ROWS = Number(process.env.AUDIT_ROWS ?? 1_000_000);
 const BATCH = 10_000;
-const PAGE = Number(process.env.AUDIT_PAGE ?? 5000);
+// keyward's default page size (what a caller gets without pageSize) unless AUDIT_PAGE says otherwise.
+const PAGE = Number(process.env.AUDIT_PAGE ?? AUDIT_PAGE_SIZE);
 const T0 = Date.UTC(2026, 0, 1);
 
 function databaseUrl() {

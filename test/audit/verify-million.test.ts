@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AuditQuery, type AuditRecord, chainAuditEntry, createKeyward } from '@keyward/core';
+import { AUDIT_PAGE_SIZE, type AuditQuery, type AuditRecord, chainAuditEntry, createKeyward } from '@keyward/core';
 import { SqliteStore } from '@keyward/sqlite';
 import Database from 'better-sqlite3';
 import { afterAll, expect, it } from 'vitest';
@@ -80,9 +80,9 @@ it('verifies 1,000,000 rows in keyset pages with bounded memory, and the anchors
   const keyward = createKeyward({ store });
   const report = await keyward.verifyAuditChain({ anchors });
   expect(report).toMatchObject({ ok: true, count: ROWS, anchorsChecked: 4 });
-  expect(limits.length).toBeGreaterThanOrEqual(ROWS / 5000);
-  expect(limits.every((limit) => limit === 5000)).toBe(true);
-  // The whole table as objects would add ~500 MB; two pages of 5,000 rows add a few MB (plus garbage not yet collected).
+  expect(limits.length).toBeGreaterThanOrEqual(ROWS / AUDIT_PAGE_SIZE);
+  expect(limits.every((limit) => limit === AUDIT_PAGE_SIZE)).toBe(true);
+  // The whole table as objects would add ~500 MB; two pages of AUDIT_PAGE_SIZE rows add a few MB (plus garbage not yet collected).
   expect((peakHeap - baseline) / 1024 / 1024).toBeLessThan(150);
   await store.close();
 }, 300_000);

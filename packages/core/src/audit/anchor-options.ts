@@ -16,7 +16,7 @@ export interface AuditAnchorOptions {
   file?: string;
   /** Ed25519 private key (KeyObject or PEM): anchors carry a signature. Default: unsigned. */
   signingKey?: KeyObject | string;
-  /** Rows per keyset page while reading the chain's head. Default `5000`. */
+  /** Rows per keyset page while reading the chain's head. Default `2000` (`AUDIT_PAGE_SIZE`). */
   pageSize?: number;
 }
 

@@ -8,7 +8,7 @@ export interface VerifyAuditOptions {
   anchors?: readonly AuditAnchor[];
   /** Ed25519 public key (KeyObject or PEM): each anchor must carry a signature it verifies. Default: signatures not checked. */
   publicKey?: KeyObject | string;
-  /** Rows per keyset page. Default `5000`. */
+  /** Rows per keyset page. Default `2000` (`AUDIT_PAGE_SIZE`). */
   pageSize?: number;
 }
 
