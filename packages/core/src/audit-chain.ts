@@ -41,64 +41,51 @@ function member(prefix: string, value: unknown): string {
 }
 
 /**
- * The hash of one audit row from its fields: SHA-256 over the previous row's hash, a
- * newline, and `canonicalJson({ seq, at, type, clientId, keyId, fingerprint, rotationId, actor, reason, data })`,
- * written out in that object's sorted key order (actor, at, clientId, data, fingerprint,
- * keyId, reason, rotationId, seq, type): the same text, without sorting the outer keys per row.
- * Positional, so a verifier can hash a store's row tuple without building a record first.
+ * The hashed text of one audit row: `canonicalJson({ seq, at, type, clientId, keyId,
+ * fingerprint, rotationId, actor, reason, data })`, written out in that object's sorted key
+ * order (actor, at, clientId, data, fingerprint, keyId, reason, rotationId, seq, type): the
+ * same text, without sorting the outer keys per row. Fields left out (undefined) are skipped.
  */
-export function auditFieldsHash(
-  prevHash: string,
-  seq: number,
-  at: number,
-  type: string,
-  clientId: string | null,
-  keyId: string | null,
-  fingerprint: string | null,
-  rotationId: string | null,
-  actor: string | null,
-  reason: string | null,
-  data: unknown,
-): string {
+function canonicalBody(seq: number, e: AuditEntry): string {
   const members =
-    member(',"actor":', actor) +
-    member(',"at":', at) +
-    member(',"clientId":', clientId) +
-    member(',"data":', data) +
-    member(',"fingerprint":', fingerprint) +
-    member(',"keyId":', keyId) +
-    member(',"reason":', reason) +
-    member(',"rotationId":', rotationId) +
+    member(',"actor":', e.actor) +
+    member(',"at":', e.at) +
+    member(',"clientId":', e.clientId) +
+    member(',"data":', e.data) +
+    member(',"fingerprint":', e.fingerprint) +
+    member(',"keyId":', e.keyId) +
+    member(',"reason":', e.reason) +
+    member(',"rotationId":', e.rotationId) +
     member(',"seq":', seq) +
-    member(',"type":', type);
-  return oneShotHash('sha256', `${prevHash}\n{${members.slice(1)}}`, 'hex');
+    member(',"type":', e.type);
+  return `{${members.slice(1)}}`;
 }
 
-/** The hash of one audit row (see `auditFieldsHash`). */
+/** The hash of one audit row: SHA-256 over the previous row's hash, a newline, and the row's canonical text (`canonicalBody`). */
 export function auditRowHash(prevHash: string, seq: number, entry: AuditEntry): string {
-  return auditFieldsHash(
-    prevHash,
-    seq,
-    entry.at,
-    entry.type,
-    entry.clientId,
-    entry.keyId,
-    entry.fingerprint,
-    entry.rotationId,
-    entry.actor,
-    entry.reason,
-    entry.data,
-  );
+  return oneShotHash('sha256', `${prevHash}\n${canonicalBody(seq, entry)}`, 'hex');
 }
 
-/** The hash of a store's row tuple (see `auditFieldsHash`), over the row's own `prevHash`. */
-export function auditScanRowHash(row: AuditScanRow): string {
-  return auditFieldsHash(row[10], row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9]);
-}
-
-/** A record as a row tuple, for stores whose rows are records already. */
+/**
+ * A record as a scan row (`AuditScanRow`): its canonical text split around `data`. With
+ * every field present, the head is `{"actor":…,"at":…,"clientId":…,"data":` and the tail
+ * `,"fingerprint":…,"keyId":…,"reason":…,"rotationId":…,"seq":…,"type":…}` (each value as
+ * `canonicalJson` writes it); a store that renders the parts itself (PostgreSQL's scan)
+ * follows this layout. With a field missing, the head is the whole text and data undefined.
+ */
 export function auditScanRow(r: AuditRecord): AuditScanRow {
-  return [r.seq, r.at, r.type, r.clientId, r.keyId, r.fingerprint, r.rotationId, r.actor, r.reason, r.data, r.prevHash, r.hash];
+  const { actor, at, clientId, data, fingerprint, keyId, reason, rotationId, seq, type } = r;
+  const present = [actor, at, clientId, data, fingerprint, keyId, reason, rotationId, seq, type].every((v) => v !== undefined);
+  if (!present) return [seq, canonicalBody(seq, r), undefined, '', r.prevHash, r.hash];
+  const head = `{"actor":${canonicalJson(actor)},"at":${canonicalJson(at)},"clientId":${canonicalJson(clientId)},"data":`;
+  const tail = `,"fingerprint":${canonicalJson(fingerprint)},"keyId":${canonicalJson(keyId)},"reason":${canonicalJson(reason)},"rotationId":${canonicalJson(rotationId)},"seq":${canonicalJson(seq)},"type":${canonicalJson(type)}}`;
+  return [seq, head, data, tail, r.prevHash, r.hash];
+}
+
+/** The hash a scan row's content gives (see `auditRowHash`), over the row's own `prevHash`. */
+export function auditScanRowHash(row: AuditScanRow): string {
+  const data = row[2] === undefined ? '' : canonicalJson(row[2]);
+  return oneShotHash('sha256', `${row[4]}\n${row[1]}${data}${row[3]}`, 'hex');
 }
 
 /**

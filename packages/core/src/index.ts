@@ -1,7 +1,6 @@
 export * from './audit/index.js';
 export {
   type AuditChainReport,
-  auditFieldsHash,
   auditRowHash,
   auditScanRow,
   auditScanRowHash,

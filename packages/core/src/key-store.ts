@@ -49,24 +49,13 @@ export interface RotationQuery {
 }
 
 /**
- * One audit row as `KeyStore.scanAuditForVerify` returns it: the record's fields in the
- * tables' column order. A tuple, not a record, so a SQL driver's array rows can be handed
- * to the verifier as they arrive, with no object built per row.
+ * One audit row as `KeyStore.scanAuditForVerify` returns it, in the cheapest shape to hash:
+ * `[seq, head, data, tail, prevHash, hash]`, where `head + canonicalJson(data) + tail` is
+ * the row's canonical text (see `auditScanRow` for the layout; `data` undefined: none). A
+ * SQL store can render head and tail in the query, so no text field is escaped in JS and
+ * a row arrives as six values instead of twelve.
  */
-export type AuditScanRow = readonly [
-  seq: number,
-  at: number,
-  type: string,
-  clientId: string | null,
-  keyId: string | null,
-  fingerprint: string | null,
-  rotationId: string | null,
-  actor: string | null,
-  reason: string | null,
-  data: Readonly<Record<string, unknown>>,
-  prevHash: string,
-  hash: string,
-];
+export type AuditScanRow = readonly [seq: number, head: string, data: unknown, tail: string, prevHash: string, hash: string];
 
 export interface AuditQuery {
   readonly clientId?: string;
@@ -185,8 +174,9 @@ export interface KeyStore {
 
   /**
    * Optional: the audit rows with `seq > afterSeq`, in `seq` order, at most `limit`: the
-   * rows `listAudit({ afterSeq, limit })` gives, as tuples, read the cheapest way the
-   * store knows. The chain verifier's keyset pages; without it, it pages `listAudit`.
+   * rows `listAudit({ afterSeq, limit })` gives, as scan rows (what `auditScanRow` makes
+   * of each), read the cheapest way the store knows. The chain verifier's keyset pages;
+   * without it, the verifier pages `listAudit`.
    */
   scanAuditForVerify?(afterSeq: number, limit: number): Promise<AuditScanRow[]>;
 

@@ -221,7 +221,7 @@ export class PostgresStore implements KeyStore {
   async scanAuditForVerify(afterSeq: number, limit: number): Promise<AuditScanRow[]> {
     if (!this.isReady) await this.init();
     try {
-      // The array rows are the tuples: seq and at parsed to numbers, data to an object.
+      // The array rows are the scan rows: seq a number, head and tail rendered, data parsed.
       return (await this.pool.query(scanAuditSql(this.names, afterSeq, limit))).rows as unknown as AuditScanRow[];
     } catch (error) {
       throw storeError(error, 'scanAuditForVerify', this.target);

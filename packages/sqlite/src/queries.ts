@@ -1,4 +1,13 @@
-import type { AuditQuery, AuditRecord, AuditScanRow, KeyQuery, KeyRecord, RotationQuery, RotationRecord } from '@keyward/core';
+import {
+  type AuditQuery,
+  type AuditRecord,
+  type AuditScanRow,
+  auditScanRow,
+  type KeyQuery,
+  type KeyRecord,
+  type RotationQuery,
+  type RotationRecord,
+} from '@keyward/core';
 import {
   AUDIT_COLUMNS,
   type AuditRow,
@@ -105,29 +114,7 @@ export function listAudit(sql: StatementCache, query: AuditQuery): AuditRecord[]
   return rows.map(auditFromRow);
 }
 
-/** Columns in `AuditScanRow` order; `data` is JSON text until parsed below. */
-type AuditScanColumns = [
-  number,
-  number,
-  string,
-  string | null,
-  string | null,
-  string | null,
-  string | null,
-  string | null,
-  string | null,
-  string,
-  string,
-  string,
-];
-
-/** The rows `listAudit({ afterSeq, limit })` gives, as the arrays SQLite returns (raw mode: no object per row). */
+/** The rows `listAudit({ afterSeq, limit })` gives, as scan rows rendered by the core (SQLite reads them fast enough; one renderer less to keep in step). */
 export function scanAuditForVerify(sql: StatementCache, afterSeq: number, limit: number): AuditScanRow[] {
-  // Its own SQL text, so raw mode stays on this statement only.
-  const rows = sql
-    .get(`SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?`)
-    .raw(true)
-    .all(afterSeq, limitOf(limit)) as unknown[][];
-  for (const row of rows) row[9] = JSON.parse((row as AuditScanColumns)[9]);
-  return rows as unknown as AuditScanRow[];
+  return listAudit(sql, { afterSeq, limit }).map(auditScanRow);
 }

@@ -65,7 +65,7 @@ export async function verifyAuditScan(
   const walk = new AuditChainWalk(anchors);
   for await (const page of pages) {
     for (const row of page) {
-      const broken = walk.step(row[0], row[10], row[11], auditScanRowHash(row));
+      const broken = walk.step(row[0], row[4], row[5], auditScanRowHash(row));
       if (broken !== undefined) return broken;
     }
   }
