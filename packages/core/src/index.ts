@@ -1,6 +1,19 @@
 export * from './audit/index.js';
 export { type AuditChainReport, auditRowHash, canonicalJson, chainAuditEntry, verifyAuditRows } from './audit-chain.js';
 export { type Clock, ManualClock, systemClock } from './clock.js';
+export {
+  type AuditPageQuery,
+  type ClientPage,
+  type ClientQuery,
+  type ClientSummary,
+  type ConsoleQueries,
+  HOUR_MS,
+  hasConsoleQueries,
+  hourOf,
+  type RotationPageQuery,
+  type UsageBucket,
+  type UsageQuery,
+} from './console/console-queries.js';
 export { crc32Ascii } from './crc32.js';
 export { type Duration, formatDuration, isValidTime, MAX_DURATION_MS, parseDuration, timeAfter } from './duration.js';
 export * from './engine/index.js';
