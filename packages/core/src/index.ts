@@ -56,6 +56,7 @@ export { KnownKeys, type KnownKeysConfig, type KnownKeysStatus } from './known-k
 export type { LookupBudgetStatus } from './known-keys/lookup-budget.js';
 export type { LeakOutcome, LeakPolicy, LeakResult, ReportLeakOptions } from './leak/report-leak.js';
 export { type EffectiveStatus, effectiveStatus, type KeyView, viewKeys } from './lifecycle/effective-status.js';
+export type { ExtendGraceOptions } from './lifecycle/extend-grace.js';
 export { type RotationProgress, type RotationView, rotationProgress, viewRotation } from './lifecycle/rotation-status.js';
 export type { UnrevokeOptions } from './lifecycle/unrevoke.js';
 export { assertTransition, canTransition, type RefusalReason, refusalAt } from './lifecycle.js';
