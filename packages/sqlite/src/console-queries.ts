@@ -16,15 +16,20 @@ import type { StatementCache } from './statement-cache.js';
 
 /*
  * The operator console's reads (`ConsoleQueries`) on SQLite. The SQL text depends only
- * on which filters are set (values are named parameters, lists go through json_each), so
- * the statement cache stays small. BINARY collation compares UTF-8 bytes: client ids page
- * in binary order, and a prefix is an exact index range `>= s AND < bound(s)` (see
- * prefixUpperBound): no LIKE, which SQLite folds case for, and no metacharacters.
- * Plans (EXPLAIN QUERY PLAN, 100,000 clients): a page walks keys_client_status_idx from
- * `after` as a covering index (client_id, status, expires_at) and stops at the limit, then
- * looks up the page's keys by keys_client_idx; the hash search is a range on
- * keys_key_hash_key; open rotations use rotations_one_open_per_client, others
- * rotations_state_created_idx.
+ * on which filters are set (values are named parameters), so the statement cache stays
+ * small. BINARY collation compares UTF-8 bytes: client ids page in binary order, and a
+ * prefix is an exact index range `>= s AND < bound(s)` (see prefixUpperBound): no LIKE,
+ * which SQLite folds case for, and no metacharacters to escape.
+ * EXPLAIN QUERY PLAN at 100,000 clients (110,000 keys, 21,000 rotations), in memory:
+ * - a page: SEARCH k USING COVERING INDEX keys_client_status_idx (client_id>?), stopped
+ *   at the limit, then the page's keys by the same index: 0.15 ms at any depth;
+ * - search: the same index on (client_id>? AND client_id<?) and keys_key_hash_key on
+ *   (key_hash>? AND key_hash<?), each branch ordered and limited: 0.06-0.2 ms;
+ * - status / expiry filters: the covering index, read until the page is full (0.6 ms
+ *   for 1 client in 30; a filter nothing matches reads all of it);
+ * - rotations: rotations_state_created_idx / rotations_due_idx per state, then a sort of
+ *   that state's rows (0.3-0.4 ms for 1,000 open); usage: the primary key per key id;
+ *   trim: key_usage_hour_idx.
  */
 
 type Params = Record<string, unknown>;
@@ -138,9 +143,17 @@ export function listAuditPage(sql: StatementCache, q: AuditPageQuery): AuditReco
   return rows.map(auditFromRow);
 }
 
-/** Oldest first by (created_at, id), a row-value keyset. */
+/**
+ * Oldest first by (created_at, id), a row-value keyset. The states are one parameter
+ * each (at most five): with `IN (SELECT … json_each)` SQLite scanned the whole table
+ * instead of rotations_state_created_idx.
+ */
 export function listRotationsPage(sql: StatementCache, q: RotationPageQuery): RotationRecord[] {
-  const params: Params = { state: JSON.stringify(q.state), limit: pageSize(q.limit) };
+  if (q.state.length === 0) return [];
+  const states = [...new Set(q.state)];
+  const params: Params = { limit: pageSize(q.limit) };
+  for (const [i, state] of states.entries()) params[`state${i}`] = state;
+  const inStates = states.map((_, i) => `@state${i}`).join(', ');
   let keyset = '';
   if (q.after !== undefined) {
     params.afterCreatedAt = q.after.createdAt;
@@ -148,10 +161,7 @@ export function listRotationsPage(sql: StatementCache, q: RotationPageQuery): Ro
     keyset = ' AND (created_at, id) > (@afterCreatedAt, @afterId)';
   }
   const rows = sql
-    .get(
-      `SELECT ${ROTATION_COLUMNS} FROM rotations WHERE state IN (SELECT value FROM json_each(@state))${keyset} ` +
-        'ORDER BY created_at, id LIMIT @limit',
-    )
+    .get(`SELECT ${ROTATION_COLUMNS} FROM rotations WHERE state IN (${inStates})${keyset} ` + 'ORDER BY created_at, id LIMIT @limit')
     .all(params) as RotationRow[];
   return rows.map(rotationFromRow);
 }
