@@ -161,7 +161,7 @@ export function listRotationsPage(sql: StatementCache, q: RotationPageQuery): Ro
     keyset = ' AND (created_at, id) > (@afterCreatedAt, @afterId)';
   }
   const rows = sql
-    .get(`SELECT ${ROTATION_COLUMNS} FROM rotations WHERE state IN (${inStates})${keyset} ` + 'ORDER BY created_at, id LIMIT @limit')
+    .get(`SELECT ${ROTATION_COLUMNS} FROM rotations WHERE state IN (${inStates})${keyset} ORDER BY created_at, id LIMIT @limit`)
     .all(params) as RotationRow[];
   return rows.map(rotationFromRow);
 }
