@@ -14,6 +14,7 @@ export {
   type UsageBucket,
   type UsageQuery,
 } from './console/console-queries.js';
+export { prefixUpperBound } from './console/prefix-range.js';
 export { crc32Ascii } from './crc32.js';
 export { type Duration, formatDuration, isValidTime, MAX_DURATION_MS, parseDuration, timeAfter } from './duration.js';
 export * from './engine/index.js';
