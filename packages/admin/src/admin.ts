@@ -57,6 +57,10 @@ export function keywardAdmin(options: KeywardAdminOptions): KeywardAdminHandler 
     securityHeaders(res);
     const ar = adminRequest(req);
     const api = ar.path === API_PREFIX || ar.path.startsWith(`${API_PREFIX}/`);
+    if (ar.slashRedirect !== null && (ar.method === 'GET' || ar.method === 'HEAD')) {
+      redirect(res, ar.slashRedirect);
+      return;
+    }
     if (ar.method === 'GET' && ar.path.startsWith('/assets/')) {
       serveAsset(ar.path, res);
       return;

@@ -14,6 +14,12 @@ export interface AdminRequest {
    */
   readonly base: string;
   readonly cookies: ReadonlyMap<string, string>;
+  /**
+   * The mount point was requested without its trailing slash (`/keyward`): relative
+   * links would resolve one level too high, so the console redirects to `keyward/`
+   * first. Set from Express's `originalUrl`; standalone, the root always has its slash.
+   */
+  readonly slashRedirect: string | null;
 }
 
 /**
@@ -35,7 +41,17 @@ export function adminRequest(req: IncomingMessage): AdminRequest {
     query: url.searchParams,
     base,
     cookies: parseCookies(req.headers.cookie),
+    slashRedirect: path === '/' ? slashRedirectOf(req) : null,
   };
+}
+
+function slashRedirectOf(req: IncomingMessage): string | null {
+  const original = (req as { originalUrl?: unknown }).originalUrl;
+  if (typeof original !== 'string') return null;
+  const url = new URL(original, 'http://admin.invalid');
+  if (url.pathname.endsWith('/')) return null;
+  const last = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
+  return `./${last}/${url.search}`;
 }
 
 export function parseCookies(header: string | undefined): Map<string, string> {
