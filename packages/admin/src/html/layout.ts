@@ -42,6 +42,7 @@ export function layout(ctx: PageContext, heading: string, current: string, body:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${heading} · ${ctx.title}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${ctx.base}assets/admin.css">
 <script src="${ctx.base}assets/admin.js" defer></script>
 </head>
