@@ -2,6 +2,7 @@ import { ALERT_TYPES, type Overview } from '../../data/overview.js';
 import { formatTime, html, qs } from '../html.js';
 import { layout, type PageContext } from '../layout.js';
 import { statusBar } from '../svg.js';
+import { actionForm } from './common.js';
 
 export function overviewPage(ctx: PageContext, o: Overview): string {
   const healthRow = (name: string, part: { state: string; detail: string }) =>
@@ -49,6 +50,13 @@ ${
 <p>The newest ${o.auditTail.rows} rows link up: <span class="state ${o.auditTail.ok ? 'ok' : 'failing'}">${o.auditTail.ok ? 'intact' : 'BROKEN'}</span>${
     o.auditTail.head ? html` (head #${o.auditTail.head.seq}, <code>${o.auditTail.head.hash.slice(0, 16)}</code>…)` : ''
   }. <a href="${ctx.base}audit/verify">Verify the whole chain</a></p>
-</section>`;
+</section>
+${
+  ctx.canWrite
+    ? html`<section aria-labelledby="h-purge"><h2 id="h-purge">Retention</h2>
+<p>Revoked and inactive keys past their retention can be deleted now (their audit rows stay).</p>
+${actionForm(ctx, 'actions/purge', html``, 'Purge retired keys', { danger: true })}</section>`
+    : ''
+}`;
   return layout(ctx, 'Overview', '', body);
 }
