@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { type Duration, ErrorCodes, type Keyward, KeywardError, parseDuration } from '@keyward/core';
-import { ADMIN_SCOPES, type AdminPrincipal } from './auth/principal.js';
+import type { AdminPrincipal } from './auth/principal.js';
 
 export interface KeywardAdminOptions {
   /** The keyward instance whose keys the console manages. */
