@@ -335,6 +335,37 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
         expect((await store.findKeyById(fromPending.id))?.status).toBe('revoked');
       });
 
+      it('applies many updates of one batch together, each with its own values, and refuses all of them if one is stale', async () => {
+        const keys = Array.from({ length: 6 }, (_, i) => makeKeyRecord({ clientId: `many-${i}`, scopes: ['read'] }));
+        await store.commit({ at: T0, insertKeys: keys });
+        const revoke = (i: number) => ({
+          status: 'revoked' as const,
+          revokedAt: T0 + i,
+          revokedReason: `leaked: ${i}`,
+          statusChangedAt: T0 + i,
+        });
+        const stale = keys.map((k, i) => ({ id: k.id, expectedVersion: i === 4 ? 7 : 1, patch: revoke(i) }));
+        await expectConflict(store.commit({ at: T0 + 1, updateKeys: stale }));
+        for (const k of keys) expect(await store.findKeyById(k.id)).toMatchObject({ status: 'active', version: 1 });
+        await store.commit({ at: T0 + 1, updateKeys: keys.map((k, i) => ({ id: k.id, expectedVersion: 1, patch: revoke(i) })) });
+        for (const [i, k] of keys.entries()) {
+          expect(await store.findKeyById(k.id)).toMatchObject({
+            status: 'revoked',
+            revokedAt: T0 + i,
+            revokedReason: `leaked: ${i}`,
+            statusChangedAt: T0 + i,
+            updatedAt: T0 + 1,
+            version: 2,
+            scopes: ['read'],
+          });
+        }
+        const patch = (i: number) => ({ scopes: [`s${i}`, 'x'], metadata: { n: i, tag: `t${i}` }, expiresAt: null, graceUntil: T0 + i });
+        await store.commit({ at: T0 + 2, updateKeys: keys.map((k, i) => ({ id: k.id, expectedVersion: 2, patch: patch(i) })) });
+        for (const [i, k] of keys.entries()) {
+          expect(await store.findKeyById(k.id)).toMatchObject({ ...patch(i), status: 'revoked', version: 3 });
+        }
+      });
+
       it('can clear nullable fields', async () => {
         const key = makeKeyRecord({ graceUntil: T0 + HOUR, rotationId: randomUUID() });
         await store.commit({ at: T0, insertKeys: [key] });
