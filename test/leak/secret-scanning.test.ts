@@ -5,8 +5,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createAdaptorServer } from '@hono/node-server';
 import { createKeyward, type Keyward } from '@keyward/core';
 import { secretScanningRouter } from '@keyward/express';
+import { secretScanning as fastifySecretScanning } from '@keyward/fastify';
+import { secretScanning as honoSecretScanning } from '@keyward/hono';
 import { secretScanning } from '@keyward/koa';
 import { PostgresStore } from '@keyward/postgres';
 import { RedisInvalidationBus, RedisKeyCache } from '@keyward/redis';
@@ -14,6 +17,8 @@ import { SqliteStore } from '@keyward/sqlite';
 import { Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import express from 'express';
+import Fastify from 'fastify';
+import { Hono } from 'hono';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminQuery, randomSchema, testUrl } from '../../packages/postgres/src/test-db.js';
@@ -116,6 +121,21 @@ const frameworks = {
     app.use(secretScanning({ keyward: admin, publicKeysUrl: keysUrl }));
     return createServer(app.callback());
   },
+  // Fastify: the plugin keeps the raw bytes in its own context; the app's JSON parser serves the other routes.
+  fastify: async () => {
+    const app = Fastify();
+    app.post('/other', async (request) => request.body);
+    await app.register(fastifySecretScanning, { keyward: admin, publicKeysUrl: keysUrl });
+    await app.ready();
+    return app.server;
+  },
+  // Hono: the handler reads the raw bytes; another route parses JSON.
+  hono: async () => {
+    const app = new Hono();
+    app.post('/keyward/secret-scanning', honoSecretScanning({ keyward: admin, publicKeysUrl: keysUrl }));
+    app.post('/other', async (c) => c.json(await c.req.json()));
+    return createAdaptorServer({ fetch: app.fetch }) as Server;
+  },
   // Nest on Express: rawBody keeps the bytes for the signature whatever runs first.
   nest: async () => {
     class AppModule {}
@@ -134,7 +154,12 @@ const cases = [
   ['express', 'postgres'],
   ['koa', 'postgres+redis'],
   ['nest', 'sqlite'],
+  ['fastify', 'postgres+redis'],
+  ['hono', 'sqlite'],
 ] as const;
+
+/** The frameworks whose test app also has a JSON route (`POST /other` echoes the parsed body). */
+const withJsonRoute = new Set(['express', 'fastify', 'hono']);
 
 for (const [name, kind] of cases) {
   const make = frameworks[name];
@@ -179,6 +204,36 @@ for (const [name, kind] of cases) {
         });
         expect(wrongId.status).toBe(401);
         expect(await statusFromSecond(other.key)).toBe(200);
+        // A signed body that is not JSON: 400, after the signature was checked.
+        const notJson = '[{"token": "sk_live_'; // cut short
+        const malformed = await fetch(`http://127.0.0.1:${port}/keyward/secret-scanning`, {
+          method: 'POST',
+          headers: {
+            ...good.headers,
+            'github-public-key-signature': sign('sha256', Buffer.from(notJson), pair.privateKey as KeyObject).toString('base64'),
+          },
+          body: notJson,
+        });
+        expect(malformed.status).toBe(400);
+        // Over 1 MiB: 413 (the Fastify and Hono adapters bound the body themselves).
+        if (name === 'fastify' || name === 'hono') {
+          const huge = await fetch(`http://127.0.0.1:${port}/keyward/secret-scanning`, {
+            method: 'POST',
+            headers: good.headers,
+            body: `[${'"x",'.repeat(300_000)}"x"]`,
+          });
+          expect(huge.status).toBe(413);
+        }
+        // The app's JSON body parser still serves its other routes.
+        if (withJsonRoute.has(name)) {
+          const echoed = await fetch(`http://127.0.0.1:${port}/other`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ parsed: [1, 2] }),
+          });
+          expect(echoed.status).toBe(200);
+          expect(await echoed.json()).toEqual({ parsed: [1, 2] });
+        }
         // Replay of the first report: the same answer, nothing revoked twice.
         const replay = await fetch(`http://127.0.0.1:${port}/keyward/secret-scanning`, {
           method: 'POST',
