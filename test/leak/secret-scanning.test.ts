@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { createKeyward, type Keyward } from '@keyward/core';
 import { secretScanningRouter } from '@keyward/express';
-import { secretScanning as fastifySecretScanning } from '@keyward/fastify';
-import { secretScanning as honoSecretScanning } from '@keyward/hono';
+import { apiKeyAuth as fastifyApiKeyAuth, secretScanning as fastifySecretScanning } from '@keyward/fastify';
+import { apiKeyAuth as honoApiKeyAuth, secretScanning as honoSecretScanning } from '@keyward/hono';
 import { secretScanning } from '@keyward/koa';
 import { PostgresStore } from '@keyward/postgres';
 import { RedisInvalidationBus, RedisKeyCache } from '@keyward/redis';
@@ -124,7 +124,8 @@ const frameworks = {
   // Fastify: the plugin keeps the raw bytes in its own context; the app's JSON parser serves the other routes.
   fastify: async () => {
     const app = Fastify();
-    app.post('/other', async (request) => request.body);
+    await app.register(fastifyApiKeyAuth, { keyward: admin }); // every route needs a key, unless it says otherwise
+    app.post('/other', { config: { apiKey: false } }, async (request) => request.body);
     await app.register(fastifySecretScanning, { keyward: admin, publicKeysUrl: keysUrl });
     await app.ready();
     return app.server;
@@ -134,6 +135,7 @@ const frameworks = {
     const app = new Hono();
     app.post('/keyward/secret-scanning', honoSecretScanning({ keyward: admin, publicKeysUrl: keysUrl }));
     app.post('/other', async (c) => c.json(await c.req.json()));
+    app.use(honoApiKeyAuth({ keyward: admin })); // the routes above need no key
     return createAdaptorServer({ fetch: app.fetch }) as Server;
   },
   // Nest on Express: rawBody keeps the bytes for the signature whatever runs first.

@@ -31,7 +31,8 @@ export const secretScanning: FastifyPluginCallback<SecretScanningOptionsFastify>
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: MAX_REPORT_BYTES }, keepBytes);
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_REPORT_BYTES }, keepBytes);
-  app.post(path, { bodyLimit: MAX_REPORT_BYTES }, async (request, reply) => {
+  // GitHub holds no API key: the route is public to the keyward auth plugin; the signature is its check.
+  app.post(path, { bodyLimit: MAX_REPORT_BYTES, config: { apiKey: false } }, async (request, reply) => {
     const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const answer = await endpoint.handle({ headers: request.headers, rawBody, source: request.ip });
     return reply.code(answer.status).headers(answer.headers).send(answer.body);
