@@ -117,6 +117,17 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
         expect(await store.findKeysByFingerprint(key.fingerprint.slice(0, 4))).toEqual([key]);
       });
 
+      it('finds many keys by hash at once, each once, leaving out what it does not hold', async () => {
+        if (typeof store.findKeysByHashes !== 'function') return; // optional
+        const keys = Array.from({ length: 5 }, (_, i) => makeKeyRecord({ clientId: `bulk-${i}` }));
+        await store.commit({ at: T0, insertKeys: keys });
+        const [first, , , fourth] = keys as [KeyRecord, KeyRecord, KeyRecord, KeyRecord];
+        const byId = (a: KeyRecord, b: KeyRecord) => a.id.localeCompare(b.id);
+        const found = await store.findKeysByHashes([fourth.keyHash, '0'.repeat(64), first.keyHash, fourth.keyHash]);
+        expect([...found].sort(byId)).toEqual([first, fourth].sort(byId));
+        expect(await store.findKeysByHashes([])).toEqual([]);
+      });
+
       it('tells apart keys whose fingerprints collide by a longer prefix of the hash', async () => {
         const a = makeKeyRecord({ keyHash: `0123abcd1${'0'.repeat(55)}`, clientId: 'twin-a' });
         const b = makeKeyRecord({ keyHash: `0123abcd2${'0'.repeat(55)}`, clientId: 'twin-b', createdAt: T0 + 1 });

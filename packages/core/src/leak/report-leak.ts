@@ -50,6 +50,8 @@ export interface LeakResult {
 const MAX_TOKENS = 1000;
 /** Lookups in flight while a report is checked. */
 const LOOKUPS_AT_ONCE = 8;
+/** Hashes per lookup, with a store that finds many at once (`findKeysByHashes`). */
+const HASHES_PER_LOOKUP = 100;
 
 /**
  * A leak report (issue 15): each token that is one of our keys and still accepted is
@@ -74,7 +76,7 @@ export async function reportLeak(ctx: OpsContext, tokens: readonly string[], opt
 /**
  * `reportLeak` with a source per token (a scanner's report names where each was found).
  * What matters most is how soon a leaked key stops working: the tokens the known-keys
- * filter says may be ours are looked up first (several at a time), and their live keys
+ * filter says may be ours are looked up first (many hashes per query), and their live keys
  * are revoked together in one commit, published to other processes at once, while the
  * other tokens are still being looked up. The report's remaining audit rows (false
  * positives, keys already retired) are written in one transaction at the end.
@@ -187,7 +189,18 @@ export async function reportLeaks(
   for (const c of candidates) (ctx.verifier.mayExist(c.tokenHash) ? likely : unlikely).push(c);
   const lookUp = async (list: readonly Candidate[]) => {
     const found: Found[] = [];
-    await atMost(LOOKUPS_AT_ONCE, list, async (c) => void found.push({ ...c, key: await store.findKeyByHash(c.tokenHash) }));
+    if (typeof store.findKeysByHashes === 'function') {
+      // Many hashes per query: a report costs a few round trips, not one per token.
+      const chunks: Candidate[][] = [];
+      for (let i = 0; i < list.length; i += HASHES_PER_LOOKUP) chunks.push(list.slice(i, i + HASHES_PER_LOOKUP));
+      await atMost(LOOKUPS_AT_ONCE, chunks, async (chunk) => {
+        const keys = await store.findKeysByHashes?.(chunk.map((c) => c.tokenHash));
+        const byHash = new Map((keys ?? []).map((k) => [k.keyHash, k]));
+        for (const c of chunk) found.push({ ...c, key: byHash.get(c.tokenHash) ?? null });
+      });
+    } else {
+      await atMost(LOOKUPS_AT_ONCE, list, async (c) => void found.push({ ...c, key: await store.findKeyByHash(c.tokenHash) }));
+    }
     return found;
   };
   const likelyFound = await lookUp(likely);
