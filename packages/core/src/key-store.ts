@@ -1,3 +1,4 @@
+import type { AuditPageQuery, ClientPage, ClientQuery, RotationPageQuery, UsageBucket, UsageQuery } from './console/console-queries.js';
 import type { AuditEntry, AuditRecord, KeyPatch, KeyRecord, KeyStatus, RotationPatch, RotationRecord, RotationState } from './types.js';
 
 /** A compare-and-set update: applies only if the row is still at `expectedVersion`. */
@@ -185,4 +186,16 @@ export interface KeyStore {
 
   /** Optional: every key hash in pages (see `KeyHashScan`). Every store keyward ships has it. */
   scanKeyHashes?(after: string, limit: number): Promise<string[]>;
+
+  /**
+   * Optional: the operator console's paged reads and per-key usage counts (see
+   * `ConsoleQueries` in console/console-queries.ts). Every store keyward ships has them.
+   */
+  listClients?(query: ClientQuery): Promise<ClientPage>;
+  countKeysByStatus?(): Promise<Record<KeyStatus, number>>;
+  listAuditPage?(query: AuditPageQuery): Promise<AuditRecord[]>;
+  listRotationsPage?(query: RotationPageQuery): Promise<RotationRecord[]>;
+  addUsage?(buckets: readonly UsageBucket[]): Promise<void>;
+  listUsage?(query: UsageQuery): Promise<UsageBucket[]>;
+  trimUsage?(before: number): Promise<number>;
 }
