@@ -204,8 +204,12 @@ describe('the operator console in a real browser', () => {
       await page.goto('http://127.0.0.2:9/attack');
       const [response] = await Promise.all([page.waitForResponse(/actions\/issue/), page.click('button')]);
       expect(response.status()).toBe(403);
-      expect(response.request().headers()['sec-fetch-site'] ?? (await response.request().allHeaders())['sec-fetch-site']).toBe('cross-site');
-      const clients = await fetch(`http://127.0.0.1:${example.port}/keyward/api/v1/clients`, { headers: { authorization: `Bearer ${example.adminKey}` } });
+      expect(response.request().headers()['sec-fetch-site'] ?? (await response.request().allHeaders())['sec-fetch-site']).toBe(
+        'cross-site',
+      );
+      const clients = await fetch(`http://127.0.0.1:${example.port}/keyward/api/v1/clients`, {
+        headers: { authorization: `Bearer ${example.adminKey}` },
+      });
       expect(JSON.stringify(await clients.json())).not.toContain('evil');
     } finally {
       await context.close();

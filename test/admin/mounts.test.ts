@@ -124,7 +124,8 @@ describe('usage counts through PostgreSQL', () => {
     try {
       const issued = await keyward.issue('counted');
       const orders = async (key: string, n: number) => {
-        for (let i = 0; i < n; i++) expect((await fetch(`${running.url}/orders`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+        for (let i = 0; i < n; i++)
+          expect((await fetch(`${running.url}/orders`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
       };
       await orders(issued.key, 3);
       expect((await fetch(`${running.url}/orders`, { headers: bearer() })).status).toBe(401);

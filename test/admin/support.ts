@@ -41,7 +41,12 @@ export async function startExpressExample(database: string, mount: string): Prom
   const port = await freePort();
   const child = spawn(process.execPath, ['examples/express/server.mjs'], {
     cwd: root,
-    env: cleanEnv({ PORT: String(port), KEYWARD_DEMO_DATABASE: database, KEYWARD_ADMIN_MOUNT: mount, KEYWARD_DEMO_FLUSH_INTERVAL: '300ms' }),
+    env: cleanEnv({
+      PORT: String(port),
+      KEYWARD_DEMO_DATABASE: database,
+      KEYWARD_ADMIN_MOUNT: mount,
+      KEYWARD_DEMO_FLUSH_INTERVAL: '300ms',
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

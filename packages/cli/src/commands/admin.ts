@@ -57,7 +57,9 @@ export function registerAdmin(program: Command, run: CommandContext['run'], sign
           await once(server, 'listening');
           const address = server.address() as AddressInfo;
           const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-          out.info(`keyward admin console on http://${host}:${address.port}/ (${adminKeys ? 'admin keys required' : 'loopback only'}); stop with SIGTERM`);
+          out.info(
+            `keyward admin console on http://${host}:${address.port}/ (${adminKeys ? 'admin keys required' : 'loopback only'}); stop with SIGTERM`,
+          );
           if (out.json) out.data({ url: `http://${host}:${address.port}/`, adminKeys });
           await new Promise<void>((resolve) => {
             signals.once('SIGTERM', resolve);
@@ -83,10 +85,13 @@ export function registerAdmin(program: Command, run: CommandContext['run'], sign
         const admin = keywardAdmin({ keyward, adminKeys: flags.adminKeyPrefix ? { prefix: flags.adminKeyPrefix } : true });
         try {
           const issued = await admin.issueAdminKey(name, { write: !flags.readOnly, actor: parseActor(undefined) });
-          if (out.json) out.data({ key: issued.key, fingerprint: issued.fingerprint, clientId: issued.clientId, readOnly: flags.readOnly === true });
+          if (out.json)
+            out.data({ key: issued.key, fingerprint: issued.fingerprint, clientId: issued.clientId, readOnly: flags.readOnly === true });
           else {
             out.result(issued.key);
-            out.info(`admin key ${issued.fingerprint} for ${issued.clientId}${flags.readOnly ? ' (read-only)' : ''}: shown once, store it now`);
+            out.info(
+              `admin key ${issued.fingerprint} for ${issued.clientId}${flags.readOnly ? ' (read-only)' : ''}: shown once, store it now`,
+            );
           }
         } finally {
           await admin.close();
