@@ -15,18 +15,16 @@ function remoteAddressOf(c: Context): string | undefined {
  * The signature covers the raw bytes: the handler reads them with `c.req.arrayBuffer()`.
  * Hono parses no body unless asked, so other routes may read JSON as they like; do not put
  * a JSON validator on this route (Hono would hand this handler re-serialised JSON, not the
- * bytes GitHub signed, and the report would be refused as 401). A declared body over
- * 1 MiB is refused (413) before it is read.
+ * bytes GitHub signed, and the report would be refused as 401). A body over 1 MiB is
+ * refused (413): before it is read when its length is declared, else as soon as it passes 1 MiB.
  */
 export function secretScanning(options: SecretScanningOptions): Handler {
   const endpoint = new SecretScanningEndpoint(options);
   return async (c) => {
-    const declared = Number(c.req.header('content-length'));
-    if (Number.isFinite(declared) && declared > MAX_REPORT_BYTES) {
+    const rawBody = await readBody(c);
+    if (rawBody === 'too_large') {
       return c.json({ error: 'payload_too_large', message: 'A report is at most 1 MiB.' }, 413, { 'cache-control': 'no-store' });
     }
-    // A chunked body has no declared length: the endpoint refuses it (413) once read.
-    const rawBody = new Uint8Array(await c.req.arrayBuffer());
     const headers: Record<string, string> = {};
     c.req.raw.headers.forEach((value, name) => {
       headers[name] = value;
@@ -34,4 +32,33 @@ export function secretScanning(options: SecretScanningOptions): Handler {
     const answer = await endpoint.handle({ headers, rawBody, source: remoteAddressOf(c) });
     return c.body(answer.body, answer.status as ContentfulStatusCode, answer.headers);
   };
+}
+
+/**
+ * The body's bytes, at most 1 MiB. With a declared length: refused before reading if it
+ * is too large, else `c.req.arrayBuffer()`. Chunked (no length): read from the stream,
+ * stopping as soon as it passes 1 MiB, so a sender cannot make the process buffer more.
+ */
+async function readBody(c: Context): Promise<Uint8Array | 'too_large'> {
+  const length = c.req.header('content-length');
+  const stream = c.req.raw.body;
+  if (length !== undefined || stream === null || c.req.raw.bodyUsed) {
+    if (Number(length) > MAX_REPORT_BYTES) return 'too_large';
+    const bytes = new Uint8Array(await c.req.arrayBuffer());
+    return bytes.byteLength > MAX_REPORT_BYTES ? 'too_large' : bytes;
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_REPORT_BYTES) {
+      await reader.cancel();
+      return 'too_large';
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
 }
