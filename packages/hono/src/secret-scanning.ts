@@ -60,5 +60,12 @@ async function readBody(c: Context): Promise<Uint8Array | 'too_large'> {
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks);
+  // No Buffer: Hono runs on runtimes other than Node too.
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
 }
