@@ -40,6 +40,15 @@ export class MemoryStore implements KeyStore {
     return id === undefined ? null : (this.keys.get(id) ?? null);
   }
 
+  async findKeysByHashes(keyHashes: readonly string[]): Promise<KeyRecord[]> {
+    const found: KeyRecord[] = [];
+    for (const keyHash of new Set(keyHashes)) {
+      const key = await this.findKeyByHash(keyHash);
+      if (key !== null) found.push(key);
+    }
+    return found;
+  }
+
   async findKeyById(id: string): Promise<KeyRecord | null> {
     return this.keys.get(id) ?? null;
   }

@@ -70,6 +70,17 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
         expect(await store.findKeysByFingerprint(key.fingerprint.slice(0, 4))).toEqual([key]);
       });
 
+      it('finds many keys by hash at once, each once, leaving out what it does not hold', async () => {
+        if (typeof store.findKeysByHashes !== 'function') return; // optional
+        const keys = Array.from({ length: 5 }, (_, i) => makeKeyRecord({ clientId: `bulk-${i}` }));
+        await store.commit({ at: T0, insertKeys: keys });
+        const [first, , , fourth] = keys as [KeyRecord, KeyRecord, KeyRecord, KeyRecord];
+        const byId = (a: KeyRecord, b: KeyRecord) => a.id.localeCompare(b.id);
+        const found = await store.findKeysByHashes([fourth.keyHash, '0'.repeat(64), first.keyHash, fourth.keyHash]);
+        expect([...found].sort(byId)).toEqual([first, fourth].sort(byId));
+        expect(await store.findKeysByHashes([])).toEqual([]);
+      });
+
       it('tells apart keys whose fingerprints collide by a longer prefix of the hash', async () => {
         const a = makeKeyRecord({ keyHash: `0123abcd1${'0'.repeat(55)}`, clientId: 'twin-a' });
         const b = makeKeyRecord({ keyHash: `0123abcd2${'0'.repeat(55)}`, clientId: 'twin-b', createdAt: T0 + 1 });
@@ -286,6 +297,37 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
           ],
         });
         expect((await store.findKeyById(fromPending.id))?.status).toBe('revoked');
+      });
+
+      it('applies many updates of one batch together, each with its own values, and refuses all of them if one is stale', async () => {
+        const keys = Array.from({ length: 6 }, (_, i) => makeKeyRecord({ clientId: `many-${i}`, scopes: ['read'] }));
+        await store.commit({ at: T0, insertKeys: keys });
+        const revoke = (i: number) => ({
+          status: 'revoked' as const,
+          revokedAt: T0 + i,
+          revokedReason: `leaked: ${i}`,
+          statusChangedAt: T0 + i,
+        });
+        const stale = keys.map((k, i) => ({ id: k.id, expectedVersion: i === 4 ? 7 : 1, patch: revoke(i) }));
+        await expectConflict(store.commit({ at: T0 + 1, updateKeys: stale }));
+        for (const k of keys) expect(await store.findKeyById(k.id)).toMatchObject({ status: 'active', version: 1 });
+        await store.commit({ at: T0 + 1, updateKeys: keys.map((k, i) => ({ id: k.id, expectedVersion: 1, patch: revoke(i) })) });
+        for (const [i, k] of keys.entries()) {
+          expect(await store.findKeyById(k.id)).toMatchObject({
+            status: 'revoked',
+            revokedAt: T0 + i,
+            revokedReason: `leaked: ${i}`,
+            statusChangedAt: T0 + i,
+            updatedAt: T0 + 1,
+            version: 2,
+            scopes: ['read'],
+          });
+        }
+        const patch = (i: number) => ({ scopes: [`s${i}`, 'x'], metadata: { n: i, tag: `t${i}` }, expiresAt: null, graceUntil: T0 + i });
+        await store.commit({ at: T0 + 2, updateKeys: keys.map((k, i) => ({ id: k.id, expectedVersion: 2, patch: patch(i) })) });
+        for (const [i, k] of keys.entries()) {
+          expect(await store.findKeyById(k.id)).toMatchObject({ ...patch(i), status: 'revoked', version: 3 });
+        }
       });
 
       it('can clear nullable fields', async () => {

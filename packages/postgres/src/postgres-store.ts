@@ -173,6 +173,17 @@ export class PostgresStore implements KeyStore, ConsoleQueries {
     return rows[0] ? keyFromRow(rows[0]) : null;
   }
 
+  /** One query for many hashes (a leak report's tokens). */
+  async findKeysByHashes(keyHashes: readonly string[]): Promise<KeyRecord[]> {
+    if (keyHashes.length === 0) return [];
+    const rows = await this.query('findKeysByHashes', {
+      name: `kw_key_hashes_${this.schema}`,
+      text: `SELECT ${KEY_COLUMNS} FROM ${this.names.keys} WHERE key_hash = ANY($1::text[])`,
+      values: [[...keyHashes]],
+    });
+    return rows.map(keyFromRow);
+  }
+
   async findKeyById(id: string): Promise<KeyRecord | null> {
     const rows = await this.query('findKeyById', {
       name: `kw_key_id_${this.schema}`,

@@ -102,6 +102,10 @@ export class SqliteStore implements KeyStore, ConsoleQueries {
     return this.run('findKeyByHash', (sql) => q.findKeyBy(sql, 'key_hash', keyHash));
   }
 
+  findKeysByHashes(keyHashes: readonly string[]): Promise<KeyRecord[]> {
+    return this.run('findKeysByHashes', (sql) => q.findKeysByHashes(sql, keyHashes));
+  }
+
   findKeyById(id: string): Promise<KeyRecord | null> {
     return this.run('findKeyById', (sql) => q.findKeyBy(sql, 'id', id));
   }
