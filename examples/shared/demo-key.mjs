@@ -16,10 +16,12 @@ export async function demoKeyward(exampleUrl) {
   const ownPath = process.env.KEYWARD_DEMO_DATABASE || new URL('./keyward.db', exampleUrl).pathname;
   // Besides `keyward migrate`, the demo is the one thing that creates a database (its own), and it says so.
   const creating = external === undefined && !existsSync(ownPath);
+  // How often last use and the console's request counts are written (default 30s; tests shorten it).
+  const usage = process.env.KEYWARD_DEMO_FLUSH_INTERVAL ? { lastUsed: { flushInterval: process.env.KEYWARD_DEMO_FLUSH_INTERVAL } } : {};
   const keyward =
     external === undefined
-      ? await createKeywardFromEnv({ env: { ...process.env, KEYWARD_DATABASE_URL: ownPath }, create: true })
-      : await createKeywardFromEnv();
+      ? await createKeywardFromEnv({ env: { ...process.env, KEYWARD_DATABASE_URL: ownPath }, create: true, ...usage })
+      : await createKeywardFromEnv({ ...usage });
   if (creating) {
     await keyward.listKeys('demo');
     console.log(`Created the demo's SQLite database ${ownPath}`);
@@ -78,6 +80,21 @@ export async function announce(name, port, demo) {
   curl -i http://127.0.0.1:${port}/orders -H "Authorization: Bearer ${shown}"
   curl -i -X POST http://127.0.0.1:${port}/orders -H "X-API-Key: ${shown}"
   curl -i -X POST http://127.0.0.1:${port}/api-keys/rotate -H "Authorization: Bearer ${shown}" -H "Idempotency-Key: rotate-1"`);
+}
+
+/** Once listening: an admin key for the operator console (own database only, once). */
+export async function announceAdmin(admin, url, demo) {
+  if (!demo.own) {
+    console.log(`Operator console: ${url} (issue an admin key with: pnpm exec keyward admin-key <name>)`);
+    return;
+  }
+  const existing = (await demo.keyward.store.listKeys({ clientId: 'keyward-admin:demo' })).filter((k) => k.status === 'active');
+  if (existing.length > 0) {
+    console.log(`Operator console: ${url} (the demo admin key was shown at first start; delete ${demo.where} for a new one)`);
+    return;
+  }
+  const { key } = await admin.issueAdminKey('demo', { actor: 'example' });
+  console.log(`Operator console: ${url}, log in with this admin key (shown once, keep it): ${key}`);
 }
 
 /** Closes the server and keyward on SIGINT/SIGTERM. */

@@ -1,12 +1,15 @@
 import 'reflect-metadata';
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createAdaptorServer } from '@hono/node-server';
 import { createKeyward, type Keyward } from '@keyward/core';
 import { secretScanningRouter } from '@keyward/express';
+import { apiKeyAuth as fastifyApiKeyAuth, secretScanning as fastifySecretScanning } from '@keyward/fastify';
+import { apiKeyAuth as honoApiKeyAuth, secretScanning as honoSecretScanning } from '@keyward/hono';
 import { secretScanning } from '@keyward/koa';
 import { PostgresStore } from '@keyward/postgres';
 import { RedisInvalidationBus, RedisKeyCache } from '@keyward/redis';
@@ -14,6 +17,8 @@ import { SqliteStore } from '@keyward/sqlite';
 import { Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import express from 'express';
+import Fastify from 'fastify';
+import { Hono } from 'hono';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminQuery, randomSchema, testUrl } from '../../packages/postgres/src/test-db.js';
@@ -97,6 +102,19 @@ async function stopStore(): Promise<void> {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 }
 
+/** POSTs `chunks` on a fresh connection (chunked unless a content-length is given); resolves with the status, whatever happens to the upload after it. */
+function postAlone(port: number, headers: Record<string, string>, chunks: readonly string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/keyward/secret-scanning', headers, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject); // after a response, a reset upload no longer matters: the promise is settled
+    for (const chunk of chunks) req.write(chunk);
+    req.end();
+  });
+}
+
 async function statusFromSecond(key: string): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${second.ports[0]}/orders`, { headers: { authorization: `Bearer ${key}` } });
   await res.arrayBuffer();
@@ -116,6 +134,23 @@ const frameworks = {
     app.use(secretScanning({ keyward: admin, publicKeysUrl: keysUrl }));
     return createServer(app.callback());
   },
+  // Fastify: the plugin keeps the raw bytes in its own context; the app's JSON parser serves the other routes.
+  fastify: async () => {
+    const app = Fastify();
+    await app.register(fastifyApiKeyAuth, { keyward: admin }); // every route needs a key, unless it says otherwise
+    app.post('/other', { config: { apiKey: false } }, async (request) => request.body);
+    await app.register(fastifySecretScanning, { keyward: admin, publicKeysUrl: keysUrl });
+    await app.ready();
+    return app.server;
+  },
+  // Hono: the handler reads the raw bytes; another route parses JSON.
+  hono: async () => {
+    const app = new Hono();
+    app.post('/keyward/secret-scanning', honoSecretScanning({ keyward: admin, publicKeysUrl: keysUrl }));
+    app.post('/other', async (c) => c.json(await c.req.json()));
+    app.use(honoApiKeyAuth({ keyward: admin })); // the routes above need no key
+    return createAdaptorServer({ fetch: app.fetch }) as Server;
+  },
   // Nest on Express: rawBody keeps the bytes for the signature whatever runs first.
   nest: async () => {
     class AppModule {}
@@ -134,7 +169,12 @@ const cases = [
   ['express', 'postgres'],
   ['koa', 'postgres+redis'],
   ['nest', 'sqlite'],
+  ['fastify', 'postgres+redis'],
+  ['hono', 'sqlite'],
 ] as const;
+
+/** The frameworks whose test app also has a JSON route (`POST /other` echoes the parsed body). */
+const withJsonRoute = new Set(['express', 'fastify', 'hono']);
 
 for (const [name, kind] of cases) {
   const make = frameworks[name];
@@ -179,6 +219,27 @@ for (const [name, kind] of cases) {
         });
         expect(wrongId.status).toBe(401);
         expect(await statusFromSecond(other.key)).toBe(200);
+        // A signed body that is not JSON: 400, after the signature was checked.
+        const notJson = '[{"token": "sk_live_'; // cut short
+        const malformed = await fetch(`http://127.0.0.1:${port}/keyward/secret-scanning`, {
+          method: 'POST',
+          headers: {
+            ...good.headers,
+            'github-public-key-signature': sign('sha256', Buffer.from(notJson), pair.privateKey as KeyObject).toString('base64'),
+          },
+          body: notJson,
+        });
+        expect(malformed.status).toBe(400);
+        // The app's JSON body parser still serves its other routes.
+        if (withJsonRoute.has(name)) {
+          const echoed = await fetch(`http://127.0.0.1:${port}/other`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ parsed: [1, 2] }),
+          });
+          expect(echoed.status).toBe(200);
+          expect(await echoed.json()).toEqual({ parsed: [1, 2] });
+        }
         // Replay of the first report: the same answer, nothing revoked twice.
         const replay = await fetch(`http://127.0.0.1:${port}/keyward/secret-scanning`, {
           method: 'POST',
@@ -188,6 +249,19 @@ for (const [name, kind] of cases) {
         expect(replay.status).toBe(200);
         const revokes = (await admin.store.listAudit({ clientId: `${name}-client` })).filter((a) => a.type === 'key.revoked');
         expect(revokes).toHaveLength(1);
+        // Over 1 MiB: 413 (the Fastify and Hono adapters bound the body themselves), declared
+        // or chunked, each on a connection of its own (the server closes it unread).
+        if (name === 'fastify' || name === 'hono') {
+          const big = `[${'"x",'.repeat(300_000)}"x"]`;
+          expect(await postAlone(port, { ...good.headers, 'content-length': String(Buffer.byteLength(big)) }, [big])).toBe(413);
+          expect(
+            await postAlone(
+              port,
+              good.headers,
+              Array.from({ length: 24 }, () => '"x",'.repeat(16_384)),
+            ),
+          ).toBe(413);
+        }
       } finally {
         await new Promise((r) => server.close(r));
       }

@@ -9,9 +9,21 @@ import { installPacked, removeScratch, repoRoot, run } from '../support/scratch-
  * from TypeScript in both module modes). Needs `pnpm run build` first (`pnpm test` does it).
  */
 const root = repoRoot;
-const packages = ['core', 'sqlite', 'postgres', 'redis', 'env', 'express', 'koa', 'fastify', 'hono', 'nest', 'prometheus', 'client'].filter(
-  (p) => existsSync(join(root, 'packages', p, 'dist', 'index.js')),
-);
+const packages = [
+  'core',
+  'sqlite',
+  'postgres',
+  'redis',
+  'env',
+  'express',
+  'koa',
+  'fastify',
+  'hono',
+  'nest',
+  'prometheus',
+  'client',
+  'admin',
+].filter((p) => existsSync(join(root, 'packages', p, 'dist', 'index.js')));
 
 let scratch: string;
 
@@ -48,6 +60,25 @@ describe('packaging', () => {
         run('node', ['-e', `process.stdout.write(JSON.stringify(Object.keys(require('@keyward/${name}'))))`], dir),
       );
       expect(exported.length, `@keyward/${name} exports something to require()`).toBeGreaterThan(0);
+    }
+    if (packages.includes('admin')) {
+      // The console from CommonJS (Nest apps compile to it): its API answers on loopback.
+      writeFileSync(
+        join(dir, 'admin.js'),
+        `const http = require('node:http');
+const { createKeyward } = require('@keyward/core');
+const { keywardAdmin } = require('@keyward/admin');
+const keyward = createKeyward();
+const server = http.createServer(keywardAdmin({ keyward })).listen(0, '127.0.0.1', async () => {
+  const response = await fetch('http://127.0.0.1:' + server.address().port + '/api/v1/openapi.json');
+  const doc = await response.json();
+  process.stdout.write(JSON.stringify({ status: response.status, openapi: doc.openapi }));
+  server.close();
+  await keyward.close();
+});
+`,
+      );
+      expect(JSON.parse(run('node', ['admin.js'], dir))).toEqual({ status: 200, openapi: '3.1.0' });
     }
   });
 

@@ -68,6 +68,12 @@ describe('migrate --app-role: the app cannot rewrite the audit trail (own Postgr
       expect(await store.readChanges?.({ since: 0, limit: 100 })).toMatchObject({ gap: false });
       expect(await keyward.verifyAuditChain()).toMatchObject({ ok: true });
       expect((await store.listAudit({})).length).toBeGreaterThanOrEqual(8);
+      // The console's reads and the usage counts (key_usage, schema version 4) work too.
+      expect((await store.listClients({ limit: 10 })).clients.map((c) => c.clientId)).toContain('acme');
+      await store.addUsage([{ keyId: issued.id, hour: 0, valid: 2, grace: 0 }]);
+      await store.addUsage([{ keyId: issued.id, hour: 0, valid: 1, grace: 1 }]);
+      expect(await store.listUsage({ keyIds: [issued.id], since: 0 })).toEqual([{ keyId: issued.id, hour: 0, valid: 3, grace: 1 }]);
+      expect(await store.trimUsage(1)).toBe(1);
     } finally {
       await store.close();
     }

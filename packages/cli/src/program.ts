@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerAbort } from './commands/abort.js';
+import { registerAdmin } from './commands/admin.js';
 import { registerAudit } from './commands/audit.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerIssue } from './commands/issue.js';
@@ -67,6 +68,7 @@ export async function runCli(argv: readonly string[], environment: CliEnvironmen
     register(program, context.run);
   }
   registerScheduler(program, context.run, environment.signals ?? process);
+  registerAdmin(program, context.run, environment.signals ?? process);
   registerLeak(program, context.run, environment.stdin ?? process.stdin);
   for (const command of program.commands) command.exitOverride();
 

@@ -9,6 +9,20 @@ export {
   verifyAuditRows,
 } from './audit-chain.js';
 export { type Clock, ManualClock, systemClock } from './clock.js';
+export {
+  type AuditPageQuery,
+  type ClientPage,
+  type ClientQuery,
+  type ClientSummary,
+  type ConsoleQueries,
+  HOUR_MS,
+  hasConsoleQueries,
+  hourOf,
+  type RotationPageQuery,
+  type UsageBucket,
+  type UsageQuery,
+} from './console/console-queries.js';
+export { prefixUpperBound } from './console/prefix-range.js';
 export { crc32Ascii } from './crc32.js';
 export { type Duration, formatDuration, isValidTime, MAX_DURATION_MS, parseDuration, timeAfter } from './duration.js';
 export * from './engine/index.js';
@@ -52,6 +66,7 @@ export { KnownKeys, type KnownKeysConfig, type KnownKeysStatus } from './known-k
 export type { LookupBudgetStatus } from './known-keys/lookup-budget.js';
 export type { LeakOutcome, LeakPolicy, LeakResult, ReportLeakOptions } from './leak/report-leak.js';
 export { type EffectiveStatus, effectiveStatus, type KeyView, viewKeys } from './lifecycle/effective-status.js';
+export type { ExtendGraceOptions } from './lifecycle/extend-grace.js';
 export { type RotationProgress, type RotationView, rotationProgress, viewRotation } from './lifecycle/rotation-status.js';
 export type { UnrevokeOptions } from './lifecycle/unrevoke.js';
 export { assertTransition, canTransition, type RefusalReason, refusalAt } from './lifecycle.js';

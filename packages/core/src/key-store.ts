@@ -1,3 +1,4 @@
+import type { AuditPageQuery, ClientPage, ClientQuery, RotationPageQuery, UsageBucket, UsageQuery } from './console/console-queries.js';
 import type { AuditEntry, AuditRecord, KeyPatch, KeyRecord, KeyStatus, RotationPatch, RotationRecord, RotationState } from './types.js';
 
 /** A compare-and-set update: applies only if the row is still at `expectedVersion`. */
@@ -151,6 +152,12 @@ export interface KeyStore {
   findKeyByHash(keyHash: string): Promise<KeyRecord | null>;
   findKeyById(id: string): Promise<KeyRecord | null>;
   /**
+   * Optional: the keys among `keyHashes`, in any order, each once; hashes it does not hold
+   * are left out. One round trip for many lookups: how a leak report of 1,000 tokens is
+   * checked without 1,000 queries. Every store keyward ships has it.
+   */
+  findKeysByHashes?(keyHashes: readonly string[]): Promise<KeyRecord[]>;
+  /**
    * Keys whose hash starts with `prefix`: a fingerprint (the hash's first 8 hex
    * characters) or part of one, or a longer prefix of the hash (up to all 64) to
    * tell apart keys whose fingerprints collide. The CLI's way to name a key.
@@ -196,4 +203,16 @@ export interface KeyStore {
 
   /** Optional: every key hash in pages (see `KeyHashScan`). Every store keyward ships has it. */
   scanKeyHashes?(after: string, limit: number): Promise<string[]>;
+
+  /**
+   * Optional: the operator console's paged reads and per-key usage counts (see
+   * `ConsoleQueries` in console/console-queries.ts). Every store keyward ships has them.
+   */
+  listClients?(query: ClientQuery): Promise<ClientPage>;
+  countKeysByStatus?(): Promise<Record<KeyStatus, number>>;
+  listAuditPage?(query: AuditPageQuery): Promise<AuditRecord[]>;
+  listRotationsPage?(query: RotationPageQuery): Promise<RotationRecord[]>;
+  addUsage?(buckets: readonly UsageBucket[]): Promise<void>;
+  listUsage?(query: UsageQuery): Promise<UsageBucket[]>;
+  trimUsage?(before: number): Promise<number>;
 }

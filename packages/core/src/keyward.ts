@@ -3,6 +3,7 @@ import { resolveVerifyAuditOptions, type VerifyAuditOptions } from './audit/veri
 import { type AuditVerifyReport, verifyAuditScan } from './audit/verify-stream.js';
 import { ChangeFollower, type ChangeFollowerStatus } from './changes/change-follower.js';
 import { VersionFloor } from './changes/version-floor.js';
+import { hasConsoleQueries } from './console/console-queries.js';
 import type { Duration } from './duration.js';
 import { KeywardEmitter, type KeywardEventName, type KeywardListener, type VerifyContext } from './events.js';
 import { type IssuedKey, type IssueOptions, issueKey } from './issue-key.js';
@@ -11,6 +12,7 @@ import { hasChangeLog, hasKeyHashScan, type KeyStore } from './key-store.js';
 import { KnownKeys, type KnownKeysStatus } from './known-keys/known-keys.js';
 import { type LeakResult, type ReportLeakOptions, reportLeak, reportLeaks } from './leak/report-leak.js';
 import { type KeyView, viewKeys } from './lifecycle/effective-status.js';
+import { type ExtendGraceOptions, extendGrace } from './lifecycle/extend-grace.js';
 import { FirstUseRecorder } from './lifecycle/first-use.js';
 import { reissueUnusedSuccessor } from './lifecycle/reissue-successor.js';
 import { type RotationView, viewRotation } from './lifecycle/rotation-status.js';
@@ -26,6 +28,7 @@ import { type GraceFrom, type KeyRecord, OPEN_ROTATION_STATES, type RotationReco
 import { UsageRecorder } from './usage-recorder.js';
 import { Verifier } from './verifier.js';
 import type { AttemptGate } from './verify/attempt-gate.js';
+import { UsageCounts } from './verify/usage-counts.js';
 import type { VerifyResult } from './verify-result.js';
 
 /**
@@ -39,6 +42,7 @@ export class Keyward {
   readonly events: KeywardEmitter;
   private readonly verifier: Verifier;
   private readonly usage: UsageRecorder;
+  private readonly usageCounts: UsageCounts | undefined;
   private readonly ops: OpsContext;
   /** Follows the store's change log (absent when the store keeps none, or `changes.interval: false`). */
   private readonly follower: ChangeFollower | undefined;
@@ -59,6 +63,12 @@ export class Keyward {
     const follow = config.changesIntervalMs !== null && hasChangeLog(store);
     const floor = follow ? new VersionFloor(config.replayWindowMs, Math.max(100_000, config.lruMax), () => config.clock.now()) : undefined;
     this.usage = new UsageRecorder(config.store, config.logger, config.usageFlushMs);
+    if (config.usageCounts !== null && hasConsoleQueries(store)) {
+      this.usageCounts = new UsageCounts(store, config.logger, config.usageFlushMs, {
+        ms: config.usageCounts.retentionMs,
+        clock: config.clock,
+      });
+    }
     // The filter is only as current as the change log that feeds it: without one, no filter.
     if (follow && config.knownKeys !== null && hasKeyHashScan(store)) {
       this.knownKeys = new KnownKeys({
@@ -84,6 +94,7 @@ export class Keyward {
       negativeMax: config.negativeMax,
       negativeTtl: config.negativeTtlMs,
       usage: this.usage,
+      usageCounts: this.usageCounts,
       usageResolution: config.usageResolutionMs,
       perConnection: config.perConnection,
       floor,
@@ -221,6 +232,11 @@ export class Keyward {
   /** Cancels an open rotation (old key stays, new key revoked). With `error`, the rotation is recorded as `failed`. */
   abort(rotationId: string, options?: { reason?: string; actor?: string; error?: string }): Promise<void> {
     return abortRotation(this.ops, rotationId, options);
+  }
+
+  /** Gives the old key of an open rotation more time (see `extendGrace`). */
+  extendGrace(rotationId: string, options: ExtendGraceOptions): Promise<{ graceUntil: number }> {
+    return extendGrace(this.ops, rotationId, options);
   }
 
   revoke(keyId: string, options: RevokeOptions): Promise<KeyRecord> {
@@ -378,6 +394,15 @@ export class Keyward {
   }
 
   /**
+   * Writes the `last_used_at` times and usage counts collected so far, now rather than
+   * at the next flush interval (the console's "refresh", tests). Never rejects.
+   */
+  async flushUsage(): Promise<void> {
+    await this.usage.flush();
+    await this.usageCounts?.flush();
+  }
+
+  /**
    * Reads the change log now and resolves once every change committed before the call
    * has been applied to this process (a no-op when the log is not followed).
    */
@@ -392,6 +417,7 @@ export class Keyward {
   async close(): Promise<void> {
     await this.firstUse.settled();
     await this.usage.close();
+    await this.usageCounts?.close();
     await this.follower?.stop();
     await this.knownKeys?.stop();
     const unsubscribe = await this.subscription;

@@ -1,4 +1,6 @@
 import { auditScanRow, chainAuditEntry } from './audit-chain.js';
+import type { AuditPageQuery, ClientPage, ClientQuery, RotationPageQuery, UsageBucket, UsageQuery } from './console/console-queries.js';
+import { auditPageIn, countByStatusIn, listClientsIn, MemoryUsage, rotationsPageIn } from './console/memory-console-queries.js';
 import { conflict } from './errors.js';
 import type {
   AuditQuery,
@@ -11,7 +13,7 @@ import type {
   RotationQuery,
   WriteBatch,
 } from './key-store.js';
-import { type AuditRecord, type KeyRecord, OPEN_ROTATION_STATES, type RotationRecord } from './types.js';
+import { type AuditRecord, type KeyRecord, type KeyStatus, OPEN_ROTATION_STATES, type RotationRecord } from './types.js';
 
 function freezeKey(record: KeyRecord): KeyRecord {
   return Object.freeze({ ...record, scopes: Object.freeze([...record.scopes]), metadata: Object.freeze({ ...record.metadata }) });
@@ -37,6 +39,15 @@ export class MemoryStore implements KeyStore {
   async findKeyByHash(keyHash: string): Promise<KeyRecord | null> {
     const id = this.idByHash.get(keyHash);
     return id === undefined ? null : (this.keys.get(id) ?? null);
+  }
+
+  async findKeysByHashes(keyHashes: readonly string[]): Promise<KeyRecord[]> {
+    const found: KeyRecord[] = [];
+    for (const keyHash of new Set(keyHashes)) {
+      const key = await this.findKeyByHash(keyHash);
+      if (key !== null) found.push(key);
+    }
+    return found;
   }
 
   async findKeyById(id: string): Promise<KeyRecord | null> {
@@ -216,6 +227,36 @@ export class MemoryStore implements KeyStore {
     this.trimmedThrough = (this.changes[count - 1] as KeyChangeEntry).seq;
     this.changes = this.changes.slice(count);
     return count;
+  }
+
+  private usage = new MemoryUsage();
+
+  async listClients(query: ClientQuery): Promise<ClientPage> {
+    return listClientsIn(this.keys.values(), query);
+  }
+
+  async countKeysByStatus(): Promise<Record<KeyStatus, number>> {
+    return countByStatusIn(this.keys.values());
+  }
+
+  async listAuditPage(query: AuditPageQuery): Promise<AuditRecord[]> {
+    return auditPageIn(this.audit, query);
+  }
+
+  async listRotationsPage(query: RotationPageQuery): Promise<RotationRecord[]> {
+    return rotationsPageIn(this.rotations.values(), query);
+  }
+
+  async addUsage(buckets: readonly UsageBucket[]): Promise<void> {
+    this.usage.add(buckets);
+  }
+
+  async listUsage(query: UsageQuery): Promise<UsageBucket[]> {
+    return this.usage.list(query);
+  }
+
+  async trimUsage(before: number): Promise<number> {
+    return this.usage.trim(before);
   }
 
   /** Test helper: replaces a stored audit row as an attacker with database access would. */

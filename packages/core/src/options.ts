@@ -115,6 +115,13 @@ export interface KeywardOptions {
     /** Filter bits per key (8–64): more bits, fewer false positives. Default 16 (4 MiB at a million keys). */
     bitsPerKey?: number;
   };
+  /**
+   * Per-key request counts in hourly buckets, split valid / in grace: what the operator
+   * console's rotation progress shows. Counted in memory and written with the
+   * `lastUsed.flushInterval`, never per request. `false`: nothing is counted. Default
+   * on (when the store keeps them, as every store keyward ships does), kept `90d`.
+   */
+  usageCounts?: false | { retention?: Duration };
   /** `last_used_at` bookkeeping. */
   lastUsed?: {
     /** How often collected uses are written to the store. Default `30s`. */
@@ -154,6 +161,8 @@ export interface KeywardConfig {
   changeRetentionMs: number;
   usageFlushMs: number;
   usageResolutionMs: number;
+  /** `null`: usage is not counted. */
+  usageCounts: { retentionMs: number } | null;
   /** `null`: no known-keys filter. */
   knownKeys: { lookupsPerSecond: number; bitsPerKey: number } | null;
 }
@@ -267,6 +276,17 @@ export function resolveOptions(options: KeywardOptions = {}): KeywardConfig {
     changeRetentionMs,
     usageFlushMs: parseDuration(lastUsed.flushInterval ?? '30s', 'lastUsed.flushInterval'),
     usageResolutionMs: parseDuration(lastUsed.resolution ?? '60s', 'lastUsed.resolution'),
+    usageCounts: resolveUsageCounts(options.usageCounts),
     knownKeys: useFilter ? { lookupsPerSecond, bitsPerKey } : null,
   };
+}
+
+function resolveUsageCounts(option: KeywardOptions['usageCounts']): { retentionMs: number } | null {
+  if (option === false) return null;
+  if (option !== undefined && (typeof option !== 'object' || option === null)) {
+    throw invalidOption('usageCounts', option, 'must be false or { retention }');
+  }
+  const retentionMs = parseDuration(option?.retention ?? '90d', 'usageCounts.retention');
+  if (retentionMs < 3_600_000) throw invalidOption('usageCounts.retention', option?.retention, 'must be at least 1h');
+  return { retentionMs };
 }

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditScanRow, auditScanRowHash, verifyAuditRows } from './audit-chain.js';
+import { consoleQueriesContract } from './console/console-queries-contract.js';
 import { ErrorCodes } from './error-codes.js';
-import { generateKey } from './key-format.js';
-import { fingerprintOf, hashKey } from './key-hash.js';
 import { hasChangeLog, hasKeyHashScan, type KeyChangeLog, type KeyStore } from './key-store.js';
-import type { AuditEntry, KeyRecord, RotationRecord } from './types.js';
+import { makeKeyRecord, makeRotationRecord } from './store-contract-records.js';
+import type { AuditEntry, KeyRecord } from './types.js';
 import { immutableResultContract } from './verify/immutable-result-contract.js';
+
+export { makeKeyRecord, makeRotationRecord } from './store-contract-records.js';
 
 export interface ContractSubject {
   store: KeyStore;
@@ -16,56 +18,6 @@ export interface ContractSubject {
 
 const T0 = Date.UTC(2026, 0, 1);
 const HOUR = 3_600_000;
-
-/** A valid key record for tests; every field can be overridden. */
-export function makeKeyRecord(overrides: Partial<KeyRecord> = {}): KeyRecord {
-  const keyHash = overrides.keyHash ?? hashKey(generateKey('sk_test'));
-  return {
-    id: randomUUID(),
-    clientId: 'acme',
-    keyHash,
-    fingerprint: fingerprintOf(keyHash),
-    prefix: 'sk_test',
-    status: 'active',
-    scopes: ['orders:read'],
-    metadata: { team: 'payments', nested: { a: [1, 2] } },
-    createdAt: T0,
-    expiresAt: T0 + 30 * 24 * HOUR,
-    graceUntil: null,
-    rotationId: null,
-    replaces: null,
-    revokedAt: null,
-    revokedReason: null,
-    lastUsedAt: null,
-    statusChangedAt: T0,
-    updatedAt: T0,
-    version: 1,
-    ...overrides,
-  };
-}
-
-export function makeRotationRecord(oldKey: KeyRecord, newKey: KeyRecord, overrides: Partial<RotationRecord> = {}): RotationRecord {
-  return {
-    id: randomUUID(),
-    clientId: oldKey.clientId,
-    oldKeyId: oldKey.id,
-    newKeyId: newKey.id,
-    state: 'delivered',
-    reason: 'scheduled',
-    actor: 'test',
-    idempotencyKey: null,
-    graceUntil: T0 + 48 * HOUR,
-    createdAt: T0,
-    updatedAt: T0,
-    completedAt: null,
-    lastError: null,
-    version: 1,
-    graceFrom: 'rotation',
-    graceMs: null,
-    firstUsedAt: null,
-    ...overrides,
-  };
-}
 
 function audit(type: string, key: KeyRecord | null, at = T0): AuditEntry {
   return {
@@ -107,6 +59,7 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
     });
 
     immutableResultContract(() => store);
+    consoleQueriesContract(name, () => store);
 
     describe('lookups', () => {
       it('finds a key by hash, id and fingerprint prefix, with every field intact', async () => {
@@ -115,6 +68,17 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
         expect(await store.findKeyByHash(key.keyHash)).toEqual(key);
         expect(await store.findKeyById(key.id)).toEqual(key);
         expect(await store.findKeysByFingerprint(key.fingerprint.slice(0, 4))).toEqual([key]);
+      });
+
+      it('finds many keys by hash at once, each once, leaving out what it does not hold', async () => {
+        if (typeof store.findKeysByHashes !== 'function') return; // optional
+        const keys = Array.from({ length: 5 }, (_, i) => makeKeyRecord({ clientId: `bulk-${i}` }));
+        await store.commit({ at: T0, insertKeys: keys });
+        const [first, , , fourth] = keys as [KeyRecord, KeyRecord, KeyRecord, KeyRecord];
+        const byId = (a: KeyRecord, b: KeyRecord) => a.id.localeCompare(b.id);
+        const found = await store.findKeysByHashes([fourth.keyHash, '0'.repeat(64), first.keyHash, fourth.keyHash]);
+        expect([...found].sort(byId)).toEqual([first, fourth].sort(byId));
+        expect(await store.findKeysByHashes([])).toEqual([]);
       });
 
       it('tells apart keys whose fingerprints collide by a longer prefix of the hash', async () => {
@@ -333,6 +297,37 @@ export function runKeyStoreContract(name: string, create: () => Promise<Contract
           ],
         });
         expect((await store.findKeyById(fromPending.id))?.status).toBe('revoked');
+      });
+
+      it('applies many updates of one batch together, each with its own values, and refuses all of them if one is stale', async () => {
+        const keys = Array.from({ length: 6 }, (_, i) => makeKeyRecord({ clientId: `many-${i}`, scopes: ['read'] }));
+        await store.commit({ at: T0, insertKeys: keys });
+        const revoke = (i: number) => ({
+          status: 'revoked' as const,
+          revokedAt: T0 + i,
+          revokedReason: `leaked: ${i}`,
+          statusChangedAt: T0 + i,
+        });
+        const stale = keys.map((k, i) => ({ id: k.id, expectedVersion: i === 4 ? 7 : 1, patch: revoke(i) }));
+        await expectConflict(store.commit({ at: T0 + 1, updateKeys: stale }));
+        for (const k of keys) expect(await store.findKeyById(k.id)).toMatchObject({ status: 'active', version: 1 });
+        await store.commit({ at: T0 + 1, updateKeys: keys.map((k, i) => ({ id: k.id, expectedVersion: 1, patch: revoke(i) })) });
+        for (const [i, k] of keys.entries()) {
+          expect(await store.findKeyById(k.id)).toMatchObject({
+            status: 'revoked',
+            revokedAt: T0 + i,
+            revokedReason: `leaked: ${i}`,
+            statusChangedAt: T0 + i,
+            updatedAt: T0 + 1,
+            version: 2,
+            scopes: ['read'],
+          });
+        }
+        const patch = (i: number) => ({ scopes: [`s${i}`, 'x'], metadata: { n: i, tag: `t${i}` }, expiresAt: null, graceUntil: T0 + i });
+        await store.commit({ at: T0 + 2, updateKeys: keys.map((k, i) => ({ id: k.id, expectedVersion: 2, patch: patch(i) })) });
+        for (const [i, k] of keys.entries()) {
+          expect(await store.findKeyById(k.id)).toMatchObject({ ...patch(i), status: 'revoked', version: 3 });
+        }
       });
 
       it('can clear nullable fields', async () => {

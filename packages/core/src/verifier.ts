@@ -16,6 +16,7 @@ import { type AttemptGate, GatedLookups } from './verify/attempt-gate.js';
 import { type ConnectionMemo, codesOf, type Entry, sameKey } from './verify/connection-memo.js';
 import { SharedLookup } from './verify/shared-lookup.js';
 import { snapshotContext } from './verify/snapshot-context.js';
+import type { UsageCounts } from './verify/usage-counts.js';
 import {
   type InvalidKey,
   MALFORMED,
@@ -43,6 +44,8 @@ export interface VerifierConfig {
   negativeTtl: number;
   usage: UsageRecorder;
   usageResolution: number;
+  /** Per-key hourly request counts for the console; absent when off or the store has none. */
+  usageCounts?: UsageCounts;
   /** Remember per connection the last key presented on it (see `ConnectionMemo`). */
   perConnection: boolean;
   /** Versions the change log requires of shared-cache entries; absent without a change log. */
@@ -243,6 +246,9 @@ export class Verifier {
   private decide(entry: Entry, now: number, context: VerifyContext | undefined): VerifyResult {
     const refusal = refusalAt(entry.key, now);
     if (refusal === undefined) {
+      const { usageCounts } = this.config;
+      if (usageCounts !== undefined)
+        entry.usageCounter = usageCounts.count(entry.usageCounter, entry.key.id, now, entry.key.graceUntil !== null);
       if (now - entry.lastTouch >= this.config.usageResolution) {
         entry.lastTouch = now;
         this.config.usage.record(entry.key.id, now);

@@ -2,3 +2,4 @@ export { ApiKeyHttpError, type AttemptLimiter, HttpErrorCodes, MemoryAttemptLimi
 export { type ApiKeyAuthMiddleware, type ApiKeyEnv, type ApiKeyVariables, apiKeyAuth, requireScopes } from './api-key-auth.js';
 export { type ApiKeyAuthOptions, type HonoErrorHook, sendError } from './options.js';
 export { apiKeyRotation } from './rotation.js';
+export { secretScanning } from './secret-scanning.js';

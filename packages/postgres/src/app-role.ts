@@ -28,8 +28,10 @@ export function checkRoleName(role: unknown): string {
 }
 
 /**
- * The grants of the application's role: it reads and writes keys, rotations and the
- * change log (every lifecycle operation), reads the migrations table, and may only
+ * The grants of the application's role: it reads and writes keys, rotations, the
+ * change log and the usage counts (every lifecycle operation, the console's batches;
+ * granted per schema, so tables added by later migrations are covered after the next
+ * grant), reads the migrations table, and may only
  * INSERT and SELECT audit rows. It owns nothing, so it cannot disable the audit
  * table's append-only triggers. Run as the owner after each migrate (new tables).
  */

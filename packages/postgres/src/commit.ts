@@ -12,6 +12,7 @@ import {
   valuesList,
 } from './rows.js';
 import { advisoryKey, type SchemaNames } from './sql.js';
+import { updateKeys } from './update-keys.js';
 
 /** Rows per multi-row INSERT: keeps every statement well under pg's 65,535 parameters. */
 const CHUNK = 500;
@@ -60,17 +61,7 @@ export async function applyBatch(client: PoolClient, n: SchemaNames, batch: Writ
   if (insertKeys.length + (batch.updateKeys?.length ?? 0) + (batch.deleteKeys?.length ?? 0) > 0) {
     await client.query(`SELECT value FROM ${n.meta} WHERE name = 'key_changes_seq' FOR UPDATE`);
   }
-  for (const { id, expectedVersion, patch } of batch.updateKeys ?? []) {
-    const set = patchAssignments('key', patch, 4);
-    const result = await client.query<{ key_hash: string }>(
-      `UPDATE ${n.keys} SET ${[...set.sql, 'version = version + 1', 'updated_at = $3'].join(', ')}
-       WHERE id = $1 AND version = $2 RETURNING key_hash`,
-      [id, expectedVersion, batch.at, ...set.values],
-    );
-    const row = result.rows[0];
-    if (row === undefined) throw casMiss('key', id, expectedVersion);
-    touched.add(row.key_hash);
-  }
+  for (const hash of await updateKeys(client, n, batch.updateKeys ?? [], batch.at)) touched.add(hash);
   for (const { id, expectedVersion } of batch.deleteKeys ?? []) {
     const result = await client.query<{ key_hash: string }>(`DELETE FROM ${n.keys} WHERE id = $1 AND version = $2 RETURNING key_hash`, [
       id,

@@ -1,5 +1,5 @@
 import { ErrorCodes, hashKey } from '@keyward/core';
-import { makeKeyRecord } from '@keyward/core/testing';
+import { makeKeyRecord, makeRotationRecord } from '@keyward/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrate, PostgresStore } from './postgres-store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema-sql.js';
@@ -88,6 +88,90 @@ describe('PostgresStore migrations', () => {
       [1, 'active', 1],
       [2, 'revoked', 2],
     ]);
+  });
+
+  it('upgrades a version 3 schema holding keys, rotations, audit rows and notices to the console tables, keeping every row', async () => {
+    schema = randomSchema();
+    const n = schemaNames(schema);
+    // A version 3 database as the previous release left it, written by that release's store.
+    await adminQuery(`CREATE SCHEMA "${schema}"`);
+    await adminQuery(
+      `CREATE TABLE ${n.migrations} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    for (const step of MIGRATIONS.filter((m) => m.version <= 3)) {
+      for (const statement of step.statements(n)) await adminQuery(statement);
+      await adminQuery(`INSERT INTO ${n.migrations} (version, name) VALUES ($1, $2)`, [step.version, step.name]);
+    }
+    const old = makeKeyRecord({ clientId: 'acme', lastUsedAt: 7 });
+    const pending = makeKeyRecord({ clientId: 'acme', status: 'pending' });
+    const rotation = makeRotationRecord(old, pending);
+    const other = makeKeyRecord({ clientId: 'globex', status: 'revoked' });
+    const writer = store();
+    // Write through a store that believes the schema is current: only v1-v3 columns are touched.
+    await adminQuery(`DELETE FROM ${n.migrations} WHERE version > 3`);
+    await adminQuery(`INSERT INTO ${n.migrations} (version, name) VALUES ($1, 'pretend current')`, [SCHEMA_VERSION]);
+    await writer.commit({
+      at: 1,
+      insertKeys: [old, pending, other],
+      insertRotations: [rotation],
+      audit: [
+        {
+          at: 1,
+          type: 'key.issued',
+          clientId: 'acme',
+          keyId: old.id,
+          fingerprint: null,
+          rotationId: null,
+          actor: 'cli',
+          reason: null,
+          data: {},
+        },
+      ],
+    });
+    expect(await writer.claimNotice(old.id, 'expiring:3d', 1)).toBe(true);
+    await adminQuery(`DELETE FROM ${n.migrations} WHERE version > 3`);
+    await writer.close();
+
+    await expect(store({ migrate: false }).listKeys({})).rejects.toThrow(new RegExp(`is at version 3, this code needs ${SCHEMA_VERSION}`));
+    const s = store();
+    expect(await s.migrate()).toEqual({
+      from: 3,
+      to: SCHEMA_VERSION,
+      applied: MIGRATIONS.filter((m) => m.version > 3).map((m) => m.version),
+    });
+    expect(await s.findKeyById(old.id)).toEqual(old);
+    expect(await s.findRotation(rotation.id)).toEqual(rotation);
+    expect((await s.listAudit({})).map((a) => [a.type, a.clientId])).toEqual([['key.issued', 'acme']]);
+    expect(await s.claimNotice(old.id, 'expiring:3d', 2)).toBe(false);
+    // The console's reads see the old rows; the new table takes usage.
+    const page = await s.listClients({ limit: 10 });
+    expect(page.clients).toEqual([
+      { clientId: 'acme', counts: { pending: 1, active: 1, inactive: 0, revoked: 0 }, nextExpiry: old.expiresAt, lastUsedAt: 7 },
+      { clientId: 'globex', counts: { pending: 0, active: 0, inactive: 0, revoked: 1 }, nextExpiry: null, lastUsedAt: null },
+    ]);
+    expect((await s.listRotationsPage({ state: ['delivered'], limit: 10 })).map((r) => r.id)).toEqual([rotation.id]);
+    await s.addUsage([{ keyId: old.id, hour: 0, valid: 1, grace: 0 }]);
+    expect(await s.listUsage({ keyIds: [old.id], since: 0 })).toEqual([{ keyId: old.id, hour: 0, valid: 1, grace: 0 }]);
+    const indexes = await adminQuery<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE schemaname = $1', [schema]);
+    expect(indexes.map((r) => r.indexname)).toEqual(
+      expect.arrayContaining(['key_usage_pkey', 'key_usage_hour_idx', 'keys_client_binary_idx', 'rotations_state_created_idx']),
+    );
+  });
+
+  it('completes the version 4 step when part of it already exists (its statements are idempotent)', async () => {
+    schema = randomSchema();
+    const n = schemaNames(schema);
+    await store().migrate();
+    const v4 = MIGRATIONS.find((m) => m.version === 4);
+    if (v4 === undefined) throw new Error('no version 4 step');
+    // Run again over a finished schema, as a half-applied run retried by hand would: nothing fails.
+    for (const statement of v4.statements(n)) await adminQuery(statement);
+    await adminQuery(`DROP INDEX ${n.quoted}.keys_client_binary_idx`);
+    await adminQuery(`DELETE FROM ${n.migrations} WHERE version = 4`);
+    expect(await store().migrate()).toEqual({ from: 3, to: SCHEMA_VERSION, applied: [4] });
+    expect(
+      await adminQuery('SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = $2', [schema, 'keys_client_binary_idx']),
+    ).toHaveLength(1);
   });
 
   it('a key written by a plain SQL script is logged too, and commits are numbered in commit order', async () => {

@@ -1,15 +1,23 @@
 import type {
+  AuditPageQuery,
   AuditQuery,
   AuditRecord,
   AuditScanRow,
   ChangeLogPage,
   ChangeLogQuery,
+  ClientPage,
+  ClientQuery,
+  ConsoleQueries,
   KeyQuery,
   KeyRecord,
+  KeyStatus,
   KeyStore,
   Logger,
+  RotationPageQuery,
   RotationQuery,
   RotationRecord,
+  UsageBucket,
+  UsageQuery,
   WriteBatch,
 } from '@keyward/core';
 import { isKeywardError } from '@keyward/core';
@@ -19,6 +27,18 @@ import { scanAuditSql } from './audit-scan.js';
 import { PostgresChangeFeed, type PostgresChangeFeedOptions } from './change-feed.js';
 import { changePageFromRows, readChangesSql, trimChangesSql } from './change-log.js';
 import { applyBatch } from './commit.js';
+import {
+  addUsageSql,
+  clientPageFromRows,
+  countKeysByStatusSql,
+  listAuditPageSql,
+  listClientsSql,
+  listRotationsPageSql,
+  listUsageSql,
+  statusCountsFromRows,
+  trimUsageSql,
+  usageFromRows,
+} from './console-queries.js';
 import { invalidOption, storeError, type Target, unavailable } from './errors.js';
 import { checkSchema, type MigrationReport, runMigrations } from './migrate.js';
 import { type PostgresStoreOptions, resolveCommon } from './options.js';
@@ -43,7 +63,7 @@ function isPool(value: unknown): value is Pool {
  * constraints; the audit log is hash-chained and append-only. Setup (connect,
  * migrate or check the schema) runs lazily on first use, once.
  */
-export class PostgresStore implements KeyStore {
+export class PostgresStore implements KeyStore, ConsoleQueries {
   /** The schema holding the store's tables. */
   readonly schema: string;
   private readonly names: SchemaNames;
@@ -155,6 +175,17 @@ export class PostgresStore implements KeyStore {
     return rows[0] ? keyFromRow(rows[0]) : null;
   }
 
+  /** One query for many hashes (a leak report's tokens). */
+  async findKeysByHashes(keyHashes: readonly string[]): Promise<KeyRecord[]> {
+    if (keyHashes.length === 0) return [];
+    const rows = await this.query('findKeysByHashes', {
+      name: `kw_key_hashes_${this.schema}`,
+      text: `SELECT ${KEY_COLUMNS} FROM ${this.names.keys} WHERE key_hash = ANY($1::text[])`,
+      values: [[...keyHashes]],
+    });
+    return rows.map(keyFromRow);
+  }
+
   async findKeyById(id: string): Promise<KeyRecord | null> {
     const rows = await this.query('findKeyById', {
       name: `kw_key_id_${this.schema}`,
@@ -258,6 +289,39 @@ export class PostgresStore implements KeyStore {
              WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.at)`,
       values: [uses.map((u) => u.id), uses.map((u) => u.at)],
     });
+  }
+
+  /** Clients in binary id order, keyset-paged, with their keys by status (see console-queries.ts for the plans). */
+  async listClients(query: ClientQuery): Promise<ClientPage> {
+    return clientPageFromRows(await this.query('listClients', listClientsSql(this.names, query)), query.limit);
+  }
+
+  async countKeysByStatus(): Promise<Record<KeyStatus, number>> {
+    return statusCountsFromRows(await this.query('countKeysByStatus', countKeysByStatusSql(this.names)));
+  }
+
+  async listAuditPage(query: AuditPageQuery): Promise<AuditRecord[]> {
+    return (await this.query('listAuditPage', listAuditPageSql(this.names, query))).map(auditFromRow);
+  }
+
+  async listRotationsPage(query: RotationPageQuery): Promise<RotationRecord[]> {
+    return (await this.query('listRotationsPage', listRotationsPageSql(this.names, query))).map(rotationFromRow);
+  }
+
+  /** One upsert statement for the whole batch (written off the hot path, like `touchLastUsed`). */
+  async addUsage(buckets: readonly UsageBucket[]): Promise<void> {
+    if (buckets.length === 0) return;
+    await this.query('addUsage', addUsageSql(this.names, buckets));
+  }
+
+  async listUsage(query: UsageQuery): Promise<UsageBucket[]> {
+    if (query.keyIds.length === 0) return [];
+    return usageFromRows(await this.query('listUsage', listUsageSql(this.names, query)));
+  }
+
+  async trimUsage(before: number): Promise<number> {
+    const rows = await this.query('trimUsage', trimUsageSql(this.names, before));
+    return Number(rows[0]?.deleted ?? 0);
   }
 
   /** Ends the pool if the store created it; a pool passed in is left open. */

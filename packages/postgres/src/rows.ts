@@ -193,3 +193,14 @@ export function valuesList(rows: number, width: number): string {
   }
   return groups.join(', ');
 }
+
+/** Column → value for the fields a patch sets, as JSON for `jsonb_populate_recordset` (unknown fields are ignored). */
+export function patchColumns(kind: 'key' | 'rotation', patch: object): Record<string, unknown> {
+  const columns: Record<string, string> = kind === 'key' ? KEY_PATCH_COLUMNS : ROTATION_PATCH_COLUMNS;
+  const row: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(patch)) {
+    const column = columns[field];
+    if (column !== undefined && value !== undefined) row[column] = value;
+  }
+  return row;
+}

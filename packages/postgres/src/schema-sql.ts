@@ -175,6 +175,32 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 4,
+    name: 'operator console: key_usage hourly counts; indexes for paged clients, rotations and audit',
+    // IF NOT EXISTS throughout: a step half-applied by hand (or by a build that never recorded it) still completes.
+    statements: (n) => [
+      // One row per key and hour: the primary key is the upsert target of addUsage and the order of listUsage.
+      `CREATE TABLE IF NOT EXISTS ${n.usage} (
+        key_id text COLLATE "C" NOT NULL,
+        hour bigint NOT NULL,
+        valid bigint NOT NULL DEFAULT 0 CHECK (valid >= 0),
+        grace bigint NOT NULL DEFAULT 0 CHECK (grace >= 0),
+        CONSTRAINT key_usage_pkey PRIMARY KEY (key_id, hour)
+      )`,
+      // trimUsage deletes by hour.
+      `CREATE INDEX IF NOT EXISTS key_usage_hour_idx ON ${n.usage} (hour)`,
+      // Clients in binary order (keys.client_id has the database's collation, which may not be C),
+      // also their prefix search; status and expires_at ride along so the filters read the index only.
+      // last_used_at is left out on purpose: it changes on every flush and would end HOT updates.
+      `CREATE INDEX IF NOT EXISTS keys_client_binary_idx ON ${n.keys} (client_id COLLATE "C") INCLUDE (status, expires_at)`,
+      // Open rotations oldest first (listRotationsPage).
+      `CREATE INDEX IF NOT EXISTS rotations_state_created_idx ON ${n.rotations} (state, created_at, id)`,
+      // The audit view's filters, newest first.
+      `CREATE INDEX IF NOT EXISTS audit_events_type_idx ON ${n.audit} (type, seq)`,
+      `CREATE INDEX IF NOT EXISTS audit_events_actor_idx ON ${n.audit} (actor, seq)`,
+    ],
+  },
 ];
 
 /** The schema version this code expects: the number of the last migration. */

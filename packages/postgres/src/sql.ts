@@ -18,6 +18,8 @@ export interface SchemaNames {
   readonly meta: string;
   /** Expiry notices already sent (schema version 3). */
   readonly notices: string;
+  /** Hourly request counts per key (schema version 4). */
+  readonly usage: string;
   /** The LISTEN/NOTIFY channel for key changes (unquoted: `pg_notify` takes it as text). */
   readonly channel: string;
 }
@@ -40,6 +42,7 @@ export function schemaNames(schema: string): SchemaNames {
     changes: table('key_changes'),
     meta: table('keyward_meta'),
     notices: table('key_notices'),
+    usage: table('key_usage'),
     channel: changeChannel(schema),
   };
 }

@@ -45,6 +45,13 @@ export function findKeyBy(sql: StatementCache, column: 'key_hash' | 'id', value:
   return row === undefined ? null : keyFromRow(row);
 }
 
+/** The keys among `keyHashes` (one statement: the hashes go in as a JSON array). */
+export function findKeysByHashes(sql: StatementCache, keyHashes: readonly string[]): KeyRecord[] {
+  if (keyHashes.length === 0) return [];
+  const rows = sql.get(`SELECT ${KEY_COLUMNS} FROM keys WHERE ${IN_JSON('key_hash', 'hashes')}`).all({ hashes: JSON.stringify(keyHashes) });
+  return (rows as KeyRow[]).map(keyFromRow);
+}
+
 export function scanKeyHashes(sql: StatementCache, after: string, limit: number): string[] {
   // key_hash is UNIQUE: its index gives the order and the start of each page.
   return sql.get('SELECT key_hash FROM keys WHERE key_hash > ? ORDER BY key_hash LIMIT ?').pluck().all(after, limit) as string[];

@@ -123,10 +123,29 @@ CREATE TABLE key_notices (
 ) STRICT;
 `,
   },
+  {
+    version: 3,
+    name: 'operator console: key_usage hourly counts; indexes for paged clients, rotations and audit',
+    // IF NOT EXISTS throughout: a step half-applied by hand still completes.
+    sql: `
+CREATE TABLE IF NOT EXISTS key_usage (
+  key_id TEXT NOT NULL,
+  hour   INTEGER NOT NULL,
+  valid  INTEGER NOT NULL DEFAULT 0 CHECK (valid >= 0),
+  grace  INTEGER NOT NULL DEFAULT 0 CHECK (grace >= 0),
+  PRIMARY KEY (key_id, hour)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS key_usage_hour_idx ON key_usage (hour);
+CREATE INDEX IF NOT EXISTS keys_client_status_idx ON keys (client_id, status, expires_at);
+CREATE INDEX IF NOT EXISTS rotations_state_created_idx ON rotations (state, created_at, id);
+CREATE INDEX IF NOT EXISTS audit_events_type_idx ON audit_events (type, seq);
+CREATE INDEX IF NOT EXISTS audit_events_actor_idx ON audit_events (actor, seq);
+`,
+  },
 ];
 
 /** The schema version this code writes and expects. */
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
 
 /** Tables the schema creates: a database holding any of them without `keyward_migrations` is someone else's. */
-export const KEYWARD_TABLES = ['keys', 'rotations', 'audit_events', 'key_changes', 'keyward_meta', 'key_notices'] as const;
+export const KEYWARD_TABLES = ['keys', 'rotations', 'audit_events', 'key_changes', 'keyward_meta', 'key_notices', 'key_usage'] as const;

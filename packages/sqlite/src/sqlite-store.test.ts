@@ -119,7 +119,7 @@ describe('schema on :memory:', () => {
     const names = (type: string) =>
       (db.prepare('SELECT name FROM sqlite_schema WHERE type = ? ORDER BY name').all(type) as { name: string }[]).map((r) => r.name);
     expect(names('table')).toEqual(
-      expect.arrayContaining(['keys', 'rotations', 'audit_events', 'key_changes', 'keyward_meta', 'keyward_migrations']),
+      expect.arrayContaining(['keys', 'rotations', 'audit_events', 'key_changes', 'keyward_meta', 'keyward_migrations', 'key_usage']),
     );
     expect(names('index')).toEqual(
       expect.arrayContaining([
@@ -263,6 +263,67 @@ describe('a caller-provided database', () => {
     expect(await migrate({ database: db })).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION, applied: [] });
     await memoryStore({ database: db }).ready();
     expect(db.prepare('SELECT count(*) AS n FROM keyward_migrations').get()).toEqual({ n: MIGRATIONS.length });
+  });
+
+  it('upgrades a version 2 database holding keys, rotations, audit rows and notices to the console tables, keeping every row', async () => {
+    // A version 2 database as the previous release left it.
+    const db = rawMemory();
+    db.exec('CREATE TABLE keyward_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT');
+    for (const step of MIGRATIONS.filter((m) => m.version <= 2)) {
+      db.exec(step.sql);
+      db.prepare('INSERT INTO keyward_migrations (version, name, applied_at) VALUES (?, ?, 0)').run(step.version, step.name);
+    }
+    const old = makeKeyRecord({ clientId: 'acme', lastUsedAt: 7 });
+    const pending = makeKeyRecord({ clientId: 'acme', status: 'pending' });
+    const rotation = makeRotationRecord(old, pending);
+    const other = makeKeyRecord({ clientId: 'globex', status: 'revoked' });
+    // Rows written by a store that takes the schema for current (it touches only version 1-2 tables).
+    const pretend = db.prepare("INSERT INTO keyward_migrations (version, name, applied_at) VALUES (?, 'pretend current', 0)");
+    pretend.run(SCHEMA_VERSION);
+    const writer = memoryStore({ database: db, migrate: false });
+    await writer.commit({
+      at: T0,
+      insertKeys: [old, pending, other],
+      insertRotations: [rotation],
+      audit: [
+        {
+          at: T0,
+          type: 'key.issued',
+          clientId: 'acme',
+          keyId: old.id,
+          fingerprint: null,
+          rotationId: null,
+          actor: 'cli',
+          reason: null,
+          data: {},
+        },
+      ],
+    });
+    expect(await writer.claimNotice(old.id, 'expiring:3d', T0)).toBe(true);
+    await writer.close();
+    db.prepare('DELETE FROM keyward_migrations WHERE version > 2').run();
+
+    await expect(memoryStore({ database: db, migrate: false }).listKeys({})).rejects.toThrowError(
+      /schema version 2, but this @keyward\/sqlite needs/,
+    );
+    expect(await migrate({ database: db })).toEqual({
+      from: 2,
+      to: SCHEMA_VERSION,
+      applied: MIGRATIONS.filter((m) => m.version > 2).map((m) => m.version),
+    });
+    const store = memoryStore({ database: db, migrate: false });
+    expect(await store.findKeyById(old.id)).toEqual(old);
+    expect(await store.findRotation(rotation.id)).toEqual(rotation);
+    expect((await store.listAudit({})).map((a) => [a.type, a.clientId])).toEqual([['key.issued', 'acme']]);
+    expect(await store.claimNotice(old.id, 'expiring:3d', T0)).toBe(false);
+    expect((await store.listClients({ limit: 10 })).clients).toEqual([
+      { clientId: 'acme', counts: { pending: 1, active: 1, inactive: 0, revoked: 0 }, nextExpiry: old.expiresAt, lastUsedAt: 7 },
+      { clientId: 'globex', counts: { pending: 0, active: 0, inactive: 0, revoked: 1 }, nextExpiry: null, lastUsedAt: null },
+    ]);
+    await store.addUsage([{ keyId: old.id, hour: T0, valid: 1, grace: 2 }]);
+    expect(await store.listUsage({ keyIds: [old.id], since: T0 })).toEqual([{ keyId: old.id, hour: T0, valid: 1, grace: 2 }]);
+    const indexes = (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index'").all() as { name: string }[]).map((r) => r.name);
+    expect(indexes).toEqual(expect.arrayContaining(['key_usage_hour_idx', 'keys_client_status_idx', 'rotations_state_created_idx']));
   });
 
   it('refuses a schema newer than the code, saying so', async () => {

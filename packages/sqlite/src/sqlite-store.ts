@@ -1,20 +1,29 @@
 import type {
+  AuditPageQuery,
   AuditQuery,
   AuditRecord,
   AuditScanRow,
   ChangeLogPage,
   ChangeLogQuery,
+  ClientPage,
+  ClientQuery,
+  ConsoleQueries,
   KeyQuery,
   KeyRecord,
+  KeyStatus,
   KeyStore,
   Logger,
+  RotationPageQuery,
   RotationQuery,
   RotationRecord,
+  UsageBucket,
+  UsageQuery,
   WriteBatch,
 } from '@keyward/core';
 import { silentLogger } from '@keyward/core';
 import type { Transaction } from 'better-sqlite3';
 import { readChangeLog, trimChanges } from './change-log.js';
+import * as consoleQueries from './console-queries.js';
 import { toKeywardError, unavailable } from './errors.js';
 import { checkSchema, type MigrateResult, migrateDatabase } from './migrate.js';
 import { configureDatabase, databaseLabel, openDatabase, openFailure } from './open-database.js';
@@ -44,7 +53,7 @@ interface Connection {
  * step and returns a settled promise. Nothing is opened in the constructor; the
  * first call opens, configures and migrates the database (memoised).
  */
-export class SqliteStore implements KeyStore {
+export class SqliteStore implements KeyStore, ConsoleQueries {
   private readonly config: SqliteStoreConfig;
   private readonly logger: Logger;
   private readonly label: string;
@@ -92,6 +101,10 @@ export class SqliteStore implements KeyStore {
 
   findKeyByHash(keyHash: string): Promise<KeyRecord | null> {
     return this.run('findKeyByHash', (sql) => q.findKeyBy(sql, 'key_hash', keyHash));
+  }
+
+  findKeysByHashes(keyHashes: readonly string[]): Promise<KeyRecord[]> {
+    return this.run('findKeysByHashes', (sql) => q.findKeysByHashes(sql, keyHashes));
   }
 
   findKeyById(id: string): Promise<KeyRecord | null> {
@@ -158,6 +171,36 @@ export class SqliteStore implements KeyStore {
 
   scanAuditForVerify(afterSeq: number, limit: number): Promise<AuditScanRow[]> {
     return this.run('scanAuditForVerify', (sql) => q.scanAuditForVerify(sql, afterSeq, limit));
+  }
+
+  /** Clients in binary id order, keyset-paged, with their keys by status (see console-queries.ts). */
+  listClients(query: ClientQuery): Promise<ClientPage> {
+    return this.run('listClients', (sql) => consoleQueries.listClients(sql, query));
+  }
+
+  countKeysByStatus(): Promise<Record<KeyStatus, number>> {
+    return this.run('countKeysByStatus', (sql) => consoleQueries.countKeysByStatus(sql));
+  }
+
+  listAuditPage(query: AuditPageQuery): Promise<AuditRecord[]> {
+    return this.run('listAuditPage', (sql) => consoleQueries.listAuditPage(sql, query));
+  }
+
+  listRotationsPage(query: RotationPageQuery): Promise<RotationRecord[]> {
+    return this.run('listRotationsPage', (sql) => consoleQueries.listRotationsPage(sql, query));
+  }
+
+  /** One upsert statement for the whole batch (written off the hot path, like `touchLastUsed`). */
+  addUsage(buckets: readonly UsageBucket[]): Promise<void> {
+    return this.run('addUsage', (sql) => consoleQueries.addUsage(sql, buckets));
+  }
+
+  listUsage(query: UsageQuery): Promise<UsageBucket[]> {
+    return this.run('listUsage', (sql) => consoleQueries.listUsage(sql, query));
+  }
+
+  trimUsage(before: number): Promise<number> {
+    return this.run('trimUsage', (sql) => consoleQueries.trimUsage(sql, before));
   }
 
   /** Closes the connection if the store opened it (a caller's `database` is left open). Idempotent. */

@@ -102,4 +102,65 @@ describe('reportLeak', () => {
     await keyward.reportLeak([live.key], { source: SOURCE });
     await expect(keyward.unrevoke(live.id, { reason: 'oops' })).rejects.toThrow(/revoked as exposed/);
   });
+
+  it('revokes the live keys of one report in one commit, each with its key.revoked and report audit rows', async () => {
+    const { store, keyward, events } = setup();
+    const keys = await Promise.all(Array.from({ length: 20 }, (_, i) => keyward.issue(`client-${i}`)));
+    const revokedEvents: string[] = [];
+    keyward.on('key.revoked', (e) => void revokedEvents.push(e.keyId));
+    const commits: { updates: number; audit: string[] }[] = [];
+    const commit = store.commit.bind(store);
+    store.commit = async (batch) => {
+      commits.push({ updates: batch.updateKeys?.length ?? 0, audit: (batch.audit ?? []).map((a) => a.type) });
+      return commit(batch);
+    };
+    const results = await keyward.reportLeak([...keys.map((k) => k.key), generateKey('sk_live')], { source: SOURCE });
+    expect(results.map((r) => r.outcome)).toEqual([...keys.map(() => 'revoked'), 'not_ours']);
+    const revoking = commits.filter((c) => c.updates > 0);
+    expect(revoking).toHaveLength(1);
+    expect(revoking[0]?.updates).toBe(20);
+    expect(revoking[0]?.audit.filter((t) => t === 'key.revoked')).toHaveLength(20);
+    expect(revoking[0]?.audit.filter((t) => t === 'key.leak_reported')).toHaveLength(20);
+    for (const k of keys) expect(await keyward.verify(k.key)).toMatchObject({ valid: false, reason: 'revoked' });
+    expect(revokedEvents.sort()).toEqual(keys.map((k) => k.id).sort());
+    expect(events).toHaveLength(20);
+    const rows = await store.listAudit({});
+    expect(rows.filter((a) => a.type === 'key.leak_reported')).toHaveLength(21);
+    expect(rows.filter((a) => a.type === 'key.revoked')).toHaveLength(20);
+  });
+
+  it('when keys change between lookup and revocation, revokes each afresh: none is lost, none revoked twice', async () => {
+    const { store, keyward } = setup();
+    const untouched = await keyward.issue('untouched');
+    const revokedMeanwhile = await keyward.issue('revoked-meanwhile');
+    const rotatedMeanwhile = await keyward.issue('rotated-meanwhile');
+    const commit = store.commit.bind(store);
+    let raced = false;
+    store.commit = async (batch) => {
+      if (!raced && (batch.updateKeys?.length ?? 0) > 1) {
+        // Another process acts on two of the keys after the report looked them up.
+        raced = true;
+        await keyward.revoke(revokedMeanwhile.id, { reason: 'offboarded' });
+        await keyward.rotate('rotated-meanwhile');
+      }
+      return commit(batch);
+    };
+    const results = await keyward.reportLeak([untouched.key, revokedMeanwhile.key, rotatedMeanwhile.key], { source: SOURCE });
+    expect(raced).toBe(true);
+    expect(results.map((r) => r.outcome)).toEqual(['revoked', 'already_retired', 'revoked']);
+    for (const k of [untouched, revokedMeanwhile, rotatedMeanwhile]) {
+      expect(await keyward.verify(k.key)).toMatchObject({ valid: false, reason: 'revoked' });
+    }
+    // The rotation the other process opened is completed by the leak: its successor stays.
+    expect((await store.listRotations({ clientId: 'rotated-meanwhile' }))[0]?.state).toBe('completed');
+    const rows = await store.listAudit({});
+    const revokedOf = (id: string) => rows.filter((a) => a.type === 'key.revoked' && a.keyId === id).length;
+    expect([revokedOf(untouched.id), revokedOf(revokedMeanwhile.id), revokedOf(rotatedMeanwhile.id)]).toEqual([1, 1, 1]);
+    expect(
+      rows
+        .filter((a) => a.type === 'key.leak_reported')
+        .map((a) => a.data.outcome)
+        .sort(),
+    ).toEqual(['already_retired', 'revoked', 'revoked']);
+  });
 });

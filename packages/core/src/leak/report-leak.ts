@@ -10,6 +10,7 @@ import { rotateKey } from '../rotation.js';
 import { markRotationDelivered } from '../rotation-end.js';
 import { type AuditEntry, type KeyRecord, toLiveKey } from '../types.js';
 import { checkText } from '../validate.js';
+import { leakReason, revokeLeakedTogether } from './revoke-leaked.js';
 
 /** What happens to a leaked key that is still accepted. */
 export type LeakPolicy = 'revoke' | 'rotate';
@@ -49,6 +50,8 @@ export interface LeakResult {
 const MAX_TOKENS = 1000;
 /** Lookups in flight while a report is checked. */
 const LOOKUPS_AT_ONCE = 8;
+/** Hashes per lookup, with a store that finds many at once (`findKeysByHashes`). */
+const HASHES_PER_LOOKUP = 100;
 
 /**
  * A leak report (issue 15): each token that is one of our keys and still accepted is
@@ -72,9 +75,11 @@ export async function reportLeak(ctx: OpsContext, tokens: readonly string[], opt
 
 /**
  * `reportLeak` with a source per token (a scanner's report names where each was found).
- * Keys are looked up several at a time and a live one is revoked as soon as it is found
- * (what matters most is how soon it stops working); the report's audit rows are written
- * in one transaction at the end.
+ * What matters most is how soon a leaked key stops working: the tokens the known-keys
+ * filter says may be ours are looked up first (many hashes per query), and their live keys
+ * are revoked together in one commit, published to other processes at once, while the
+ * other tokens are still being looked up. The report's remaining audit rows (false
+ * positives, keys already retired) are written in one transaction at the end.
  */
 export async function reportLeaks(
   ctx: OpsContext,
@@ -112,56 +117,52 @@ export async function reportLeaks(
   }
   const decided = new Map<string, LeakResult>();
   const audit: AuditEntry[] = [];
-  const reported = (outcome: LeakOutcome, tokenHash: string, source: string, key: KeyRecord | null) => {
+  const reportRow = (outcome: LeakOutcome, tokenHash: string, source: string, key: KeyRecord | null): AuditEntry => {
     const fingerprint = fingerprintOf(tokenHash);
-    audit.push(
-      auditFor('key.leak_reported', clock.now(), key === null ? null : { id: key.id, clientId: key.clientId, fingerprint }, {
-        actor,
-        reason: source,
-        data: { outcome, policy, ...(key === null ? { fingerprint } : {}) },
-      }),
-    );
+    return auditFor('key.leak_reported', clock.now(), key === null ? null : { id: key.id, clientId: key.clientId, fingerprint }, {
+      actor,
+      reason: source,
+      data: { outcome, policy, ...(key === null ? { fingerprint } : {}) },
+    });
   };
-  const candidates: { source: string; tokenHash: string }[] = [];
+  const falsePositive = (outcome: 'malformed' | 'not_ours', tokenHash: string, source: string) => {
+    decided.set(tokenHash, { tokenHash, fingerprint: fingerprintOf(tokenHash), label: 'false_positive', outcome, clientId: null });
+    audit.push(reportRow(outcome, tokenHash, source, null));
+  };
+  const candidates: Candidate[] = [];
   for (const { token, source, tokenHash } of unique.values()) {
     if (checkKeyFormat(token, ctx.config.prefix) === undefined) candidates.push({ source, tokenHash });
-    else {
-      decided.set(tokenHash, {
-        tokenHash,
-        fingerprint: fingerprintOf(tokenHash),
-        label: 'false_positive',
-        outcome: 'malformed',
-        clientId: null,
-      });
-      reported('malformed', tokenHash, source, null);
-    }
+    else falsePositive('malformed', tokenHash, source);
   }
-  // Likely keys of ours first (the known-keys filter's hint): they are what must stop
-  // working soonest. Every token is still looked up: a key issued a moment ago elsewhere
-  // may not be in this process's filter yet.
-  candidates.sort((a, b) => Number(ctx.verifier.mayExist(b.tokenHash)) - Number(ctx.verifier.mayExist(a.tokenHash)));
-  // Lookups a few at a time; a live key is taken out of service as soon as it is found.
-  let next = 0;
-  const work = async () => {
-    while (next < candidates.length) {
-      const { source, tokenHash } = candidates[next++] as { source: string; tokenHash: string };
-      const key = await store.findKeyByHash(tokenHash);
-      if (key === null) {
-        decided.set(tokenHash, {
-          tokenHash,
-          fingerprint: fingerprintOf(tokenHash),
-          label: 'false_positive',
-          outcome: 'not_ours',
-          clientId: null,
-        });
-        reported('not_ours', tokenHash, source, null);
-        continue;
-      }
-      const outcome: LeakOutcome =
-        refusalAt(toLiveKey(key), clock.now()) !== undefined
-          ? 'already_retired'
-          : await retire(ctx, key, { source, actor, policy, sink: options.sink });
-      reported(outcome, tokenHash, source, key);
+
+  /** Takes the keys of ours among `found` out of service (live ones together), then records, logs and raises `key.leaked`. */
+  const decideOurs = async (found: readonly Found[]) => {
+    const ours: { source: string; tokenHash: string; key: KeyRecord }[] = [];
+    for (const f of found) {
+      if (f.key === null) falsePositive('not_ours', f.tokenHash, f.source);
+      else ours.push({ ...f, key: f.key });
+    }
+    const now = clock.now();
+    const live = ours.filter(({ key }) => refusalAt(toLiveKey(key), now) === undefined);
+    const toRotate = policy === 'rotate' ? live.filter(({ key }) => key.status === 'active' && key.graceUntil === null) : [];
+    const toRevoke = live.filter((o) => !toRotate.includes(o));
+    const outcomes = new Map<string, { outcome: LeakOutcome; reportAudited: boolean }>();
+    // Revocations first, all in one commit: they are what stops the leaked keys soonest.
+    const fates = await revokeLeakedTogether(ctx, toRevoke, {
+      actor,
+      reportRow: ({ key, source }) => reportRow('revoked', key.keyHash, source, key),
+    });
+    for (const [keyId, fate] of fates) outcomes.set(keyId, fate);
+    await atMost(LOOKUPS_AT_ONCE, toRotate, async ({ key, source }) => {
+      outcomes.set(key.id, {
+        outcome: await rotateLeaked(ctx, key, { source, actor, sink: options.sink as SecretSink }),
+        reportAudited: false,
+      });
+    });
+    for (const { key, source, tokenHash } of ours) {
+      const fate = outcomes.get(key.id) ?? { outcome: 'already_retired', reportAudited: false };
+      const { outcome } = fate;
+      if (!fate.reportAudited) audit.push(reportRow(outcome, tokenHash, source, key));
       logger.warn(
         { event: 'key.leaked', clientId: key.clientId, fingerprint: key.fingerprint, source, policy, outcome },
         'keyward: a leaked key was reported',
@@ -178,36 +179,80 @@ export async function reportLeaks(
       decided.set(tokenHash, { tokenHash, fingerprint: key.fingerprint, label: 'true_positive', outcome, clientId: key.clientId });
     }
   };
-  await Promise.all(Array.from({ length: Math.min(LOOKUPS_AT_ONCE, candidates.length) }, work));
+
+  // Likely keys of ours first (the known-keys filter's hint): they are what must stop
+  // working soonest, so they are looked up and revoked while the others are still being
+  // looked up. Every token is still looked up: a key issued a moment ago elsewhere may
+  // not be in this process's filter yet.
+  const likely: Candidate[] = [];
+  const unlikely: Candidate[] = [];
+  for (const c of candidates) (ctx.verifier.mayExist(c.tokenHash) ? likely : unlikely).push(c);
+  const lookUp = async (list: readonly Candidate[]) => {
+    const found: Found[] = [];
+    if (typeof store.findKeysByHashes === 'function') {
+      // Many hashes per query: a report costs a few round trips, not one per token.
+      const chunks: Candidate[][] = [];
+      for (let i = 0; i < list.length; i += HASHES_PER_LOOKUP) chunks.push(list.slice(i, i + HASHES_PER_LOOKUP));
+      await atMost(LOOKUPS_AT_ONCE, chunks, async (chunk) => {
+        const keys = await store.findKeysByHashes?.(chunk.map((c) => c.tokenHash));
+        const byHash = new Map((keys ?? []).map((k) => [k.keyHash, k]));
+        for (const c of chunk) found.push({ ...c, key: byHash.get(c.tokenHash) ?? null });
+      });
+    } else {
+      await atMost(LOOKUPS_AT_ONCE, list, async (c) => void found.push({ ...c, key: await store.findKeyByHash(c.tokenHash) }));
+    }
+    return found;
+  };
+  const likelyFound = await lookUp(likely);
+  const [, unlikelyFound] = await Promise.all([decideOurs(likelyFound), lookUp(unlikely)]);
+  await decideOurs(unlikelyFound);
+  // The bookkeeping last: the report's remaining audit rows (false positives, keys
+  // already retired, rotations) in one transaction.
   if (audit.length > 0) await store.commit({ at: clock.now(), audit });
   return items.map(({ token }) => decided.get(ctx.hasher(token)) as LeakResult);
 }
 
-/** Takes a live leaked key out of service now: revoked, or (policy rotate) revoked once its successor is delivered. */
-async function retire(
+interface Candidate {
+  readonly source: string;
+  readonly tokenHash: string;
+}
+
+interface Found extends Candidate {
+  readonly key: KeyRecord | null;
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function atMost<T>(limit: number, items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const work = async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, work));
+}
+
+/**
+ * Policy `rotate` for an active key with no rotation open: its successor is issued and
+ * delivered through the sink, then the leaked key is revoked at once (no grace):
+ * revoking the old key of an open rotation completes it, promoting the successor.
+ */
+async function rotateLeaked(
   ctx: OpsContext,
   key: KeyRecord,
-  options: { source: string; actor: string; policy: LeakPolicy; sink: SecretSink | undefined },
+  options: { source: string; actor: string; sink: SecretSink },
 ): Promise<LeakOutcome> {
-  const reason = `leaked: ${options.source}`;
-  if (options.policy === 'rotate' && key.status === 'active' && key.graceUntil === null) {
-    // The successor first (delivered through the sink), then the leaked key goes at once:
-    // revoking the old key of an open rotation completes it, promoting the successor.
-    const rotation = await rotateKey(ctx, key.clientId, { keyId: key.id, actor: options.actor, reason }, 'started');
-    const sink = options.sink as SecretSink;
-    await sink.deliver({
-      rotationId: rotation.rotationId,
-      clientId: rotation.clientId,
-      keyId: rotation.newKeyId,
-      key: rotation.key as string,
-      fingerprint: rotation.fingerprint,
-      graceUntil: ctx.config.clock.now(),
-      expiresAt: rotation.expiresAt,
-    });
-    await markRotationDelivered(ctx, rotation.rotationId, { actor: options.actor, sink: sink.name });
-    await revokeKey(ctx, key.id, { reason, actor: options.actor });
-    return 'rotated';
-  }
+  const reason = leakReason(options.source);
+  const rotation = await rotateKey(ctx, key.clientId, { keyId: key.id, actor: options.actor, reason }, 'started');
+  const { sink } = options;
+  await sink.deliver({
+    rotationId: rotation.rotationId,
+    clientId: rotation.clientId,
+    keyId: rotation.newKeyId,
+    key: rotation.key as string,
+    fingerprint: rotation.fingerprint,
+    graceUntil: ctx.config.clock.now(),
+    expiresAt: rotation.expiresAt,
+  });
+  await markRotationDelivered(ctx, rotation.rotationId, { actor: options.actor, sink: sink.name });
   await revokeKey(ctx, key.id, { reason, actor: options.actor });
-  return 'revoked';
+  return 'rotated';
 }

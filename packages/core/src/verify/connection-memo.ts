@@ -1,5 +1,6 @@
 import type { LiveKey } from '../types.js';
 import type { InvalidKey, VerifyResult } from '../verify-result.js';
+import type { UsageCounter } from './usage-counts.js';
 
 /** One LRU entry: the key as last loaded, when, and its results built once. */
 export interface Entry {
@@ -14,6 +15,8 @@ export interface Entry {
   lastTouch: number;
   /** A pending key's use was passed to the first-use recorder (once per entry). */
   firstUseNoted: boolean;
+  /** This key's request counter for the current hour (see `UsageCounts`), once counted. */
+  usageCounter?: UsageCounter;
   /** `valid` with `sunset` at the key's expiry, once it is within `sunsetBeforeExpiry` (built on first need). */
   nearExpiry?: VerifyResult;
 }
