@@ -53,6 +53,28 @@ const until = async (check: () => boolean | Promise<boolean>, ms = 3000) => {
 };
 
 describe('createKeyClient against a real keyward API', () => {
+  it('adopts a key written into the file while it was loading the first one', async () => {
+    const { path } = await issueToFile();
+    const next = await api.keyward.issue(`c${++n}`);
+    const store = new FileStore({ path });
+    const load = store.load.bind(store);
+    let first = true;
+    // The write lands right after the first read: before this fix the watch started after
+    // the load, missed it, and the process kept the old key.
+    store.load = async () => {
+      const state = await load();
+      if (first) {
+        first = false;
+        writeFileSync(path, `${next.key}\n`, { mode: 0o600 });
+      }
+      return state;
+    };
+    const client = createKeyClient({ baseUrl: api.baseUrl, store });
+    await client.currentFingerprint();
+    await until(async () => (await client.currentFingerprint()) === `sha256:${next.fingerprint}`);
+    client.close();
+  });
+
   it('adds the key to requests for its origin only', async () => {
     const { issued, path } = await issueToFile();
     const seen: (string | undefined)[] = [];

@@ -42,11 +42,13 @@ export function createKeyClient(options: KeyClientOptions): KeyClient {
   let loaded = false;
 
   const ready = async () => {
+    // Watch before the first load: a key written between the load and the watch would
+    // otherwise go unseen until the next change (seen on a loaded machine: an operator's
+    // new key put in the file while this process started stayed unadopted).
+    const watching = stopWatch === undefined && config.store.watch !== undefined;
+    if (watching && config.store.watch !== undefined) stopWatch = config.store.watch(() => void holder.reload().catch(() => undefined));
     const state = await holder.ready();
     loaded = true;
-    if (stopWatch === undefined && config.store.watch !== undefined) {
-      stopWatch = config.store.watch(() => void holder.reload().catch(() => undefined));
-    }
     return state;
   };
 

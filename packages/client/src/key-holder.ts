@@ -72,8 +72,20 @@ export class KeyHolder {
     }
   }
 
-  /** Re-reads the store; adopts its key when another writer changed it. Returns the state in use. */
-  async reload(): Promise<KeyState | undefined> {
+  private reloading: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Re-reads the store; adopts its key when another writer changed it. Returns the state
+   * in use. Reloads run one after another: two overlapping reads (two change events)
+   * could otherwise finish out of order and put back the key the later one replaced.
+   */
+  reload(): Promise<KeyState | undefined> {
+    const run = this.reloading.then(() => this.reloadNow());
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reloadNow(): Promise<KeyState | undefined> {
     const stored = await this.config.store.load();
     if (stored !== undefined && stored.current.key !== this.state?.current.key && stored.current.key !== this.saving) {
       this.switchTo(stored, 'adopted');
