@@ -9,10 +9,11 @@
 // queries and the HTML), measured inside the server; 200 sequential requests per case
 // after 20 untimed ones. Baseline in the same run: the deep page's data as one
 // GROUP BY … OFFSET query on the bare pool, the way a console without keyset pages would.
-// Usage cost: Express hello-world behind apiKeyAuth (bench/lib/http-app.mjs, SqliteStore,
-// cached key) with counting on, and the same with counting off (BENCH_USAGE_COUNTS=0), in
-// their own processes, autocannon rounds alternating; ratio = median over instances of
-// median req/s on / median req/s off (as bench:http).
+// Usage cost: Express hello-world behind apiKeyAuth (SqliteStore, cached key) with counting
+// on, and the same app with `usageCounts: false`, both in ONE server process
+// (bench/lib/usage-pair-app.mjs: the same code placement and JIT for both, so the ~4 %
+// between two identical processes does not land on one side), autocannon rounds
+// alternating; ratio = median over fresh processes of median req/s on / median req/s off.
 // Uses DATABASE_URL (default postgres://127.0.0.1:5432/test) and a schema of its own, dropped at the end.
 // Ends with one line (goals: every page p50 <= 50 ms, usage_cost_ratio >= 0.99):
 //   RESULT clients_p50_ms=… search_p50_ms=… progress_p50_ms=… usage_cost_ratio=… …
@@ -46,7 +47,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 2000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 4000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
-const APP = fileURLToPath(new URL('./lib/http-app.mjs', import.meta.url));
+const PAIR_APP = fileURLToPath(new URL('./lib/usage-pair-app.mjs', import.meta.url));
 
 function databaseUrl() {
   const url = new URL(process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test');
@@ -158,15 +159,19 @@ function pin(pid, cpu) {
   }
 }
 
-async function startApp(counting, instance, pinned) {
-  const child = new JsonChild(APP, ['express', 'auth', path.join(tmp, `http-${counting ? 'on' : 'off'}-${instance}.db`)], {
-    name: `express counting ${counting ? 'on' : 'off'}`,
-    env: { BENCH_USAGE_COUNTS: counting ? '1' : '0' },
-  });
+/** One process with both apps (bench/lib/usage-pair-app.mjs): counting on and counting off. */
+async function startPair(instance, pinned) {
+  const child = new JsonChild(PAIR_APP, [tmp], { name: `usage pair ${instance}` });
   children.add(child);
   const ready = await child.next('ready');
   if (pinned) pin(ready.pid, 1);
-  return { child, port: ready.port, key: ready.key, counting };
+  return {
+    child,
+    apps: [
+      { counting: true, ...ready.on },
+      { counting: false, ...ready.off },
+    ],
+  };
 }
 
 async function load(app, ms) {
@@ -184,7 +189,7 @@ async function load(app, ms) {
 async function usageCost(pinned) {
   const ratios = [];
   for (let instance = 0; instance < INSTANCES; instance++) {
-    const apps = [await startApp(true, instance, pinned), await startApp(false, instance, pinned)];
+    const { child, apps } = await startPair(instance, pinned);
     for (const app of apps) await load(app, WARMUP_MS);
     const rps = { true: [], false: [] };
     for (let r = 0; r < ROUNDS; r++) {
@@ -194,12 +199,11 @@ async function usageCost(pinned) {
     const ratio = median(rps.true) / median(rps.false);
     ratios.push(ratio);
     console.log(
-      `  instance ${instance}: counting on ${Math.round(median(rps.true))} req/s, off ${Math.round(median(rps.false))} req/s, ratio ${ratio.toFixed(3)}`,
+      `  instance ${instance}: counting on ${Math.round(median(rps.true))} req/s, off ${Math.round(median(rps.false))} req/s, ratio ${ratio.toFixed(3)}` +
+        ` (rounds on ${rps.true.map(Math.round).join(' ')}; off ${rps.false.map(Math.round).join(' ')})`,
     );
-    for (const app of apps) {
-      await app.child.stop();
-      children.delete(app.child);
-    }
+    await child.stop();
+    children.delete(child);
   }
   return { ratio: median(ratios), ratios };
 }
@@ -288,7 +292,7 @@ async function main() {
 
   const pinned = pin(process.pid, 0);
   console.log(
-    `\nusage counting on the hot path: Express + apiKeyAuth, cached key, ${CONNECTIONS} connections, ${INSTANCES} instances × ${ROUNDS} rounds of ${ROUND_MS / 1000} s${pinned ? ' (autocannon CPU 0, servers CPU 1)' : ''}`,
+    `\nusage counting on the hot path: Express + apiKeyAuth, cached key, both apps in one process, ${CONNECTIONS} connections, ${INSTANCES} processes × ${ROUNDS} rounds of ${ROUND_MS / 1000} s${pinned ? ' (autocannon CPU 0, server CPU 1)' : ''}`,
   );
   const cost = await usageCost(pinned);
   const f = (x) => x.toFixed(2);

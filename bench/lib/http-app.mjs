@@ -28,8 +28,7 @@ async function makeKeyward() {
   const { createKeyward } = await import('@keyward/core');
   const { SqliteStore } = await import('@keyward/sqlite');
   const store = new SqliteStore({ path: sqlitePath });
-  // BENCH_USAGE_COUNTS=0: the console's per-key request counts off (bench:admin's baseline for their cost).
-  const keyward = createKeyward({ store, ...(process.env.BENCH_USAGE_COUNTS === '0' ? { usageCounts: false } : {}) });
+  const keyward = createKeyward({ store });
   const { key } = await keyward.issue('bench-client', { scopes: ['read'] });
   return { keyward, key, close: () => keyward.close().then(() => store.close()) };
 }
