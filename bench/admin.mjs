@@ -22,7 +22,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import os, { userInfo } from 'node:os';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,7 @@ import { createKeyward } from '@keyward/core';
 import { PostgresStore } from '@keyward/postgres';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { databaseUrl } from './lib/database-url.mjs';
 import { JsonChild, median } from './lib/json-child.mjs';
 import { runBench } from './lib/run-bench.mjs';
 
@@ -48,12 +49,6 @@ const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 2000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 4000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const PAIR_APP = fileURLToPath(new URL('./lib/usage-pair-app.mjs', import.meta.url));
-
-function databaseUrl() {
-  const url = new URL(process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test');
-  if (!url.username && !process.env.PGUSER && !process.env.USER) url.username = encodeURIComponent(userInfo().username);
-  return url.href;
-}
 
 const schema = `kwadmin_${randomBytes(5).toString('hex')}`;
 const q = `"${schema}"`;

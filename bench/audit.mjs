@@ -10,13 +10,13 @@
 // Goals: verify_rows_per_s >= 200000, verify_rss_mb <= 200.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { userInfo } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { AUDIT_PAGE_SIZE, chainAuditEntry, verifyAuditRows } from '@keyward/core';
 import { PostgresStore } from '@keyward/postgres';
 import pg from 'pg';
+import { databaseUrl } from './lib/database-url.mjs';
 import { runBench } from './lib/run-bench.mjs';
 
 const ROWS = Number(process.env.AUDIT_ROWS ?? 1_000_000);
@@ -24,12 +24,6 @@ const BATCH = 10_000;
 // keyward's default page size (what a caller gets without pageSize) unless AUDIT_PAGE says otherwise.
 const PAGE = Number(process.env.AUDIT_PAGE ?? AUDIT_PAGE_SIZE);
 const T0 = Date.UTC(2026, 0, 1);
-
-function databaseUrl() {
-  const url = new URL(process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test');
-  if (!url.username && !process.env.PGUSER && !process.env.USER) url.username = encodeURIComponent(userInfo().username);
-  return url.href;
-}
 
 /** Peak RSS while `work` runs (sampled every 20 ms), in MB, with the work's result. */
 async function withPeakRss(work) {

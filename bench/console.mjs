@@ -9,10 +9,10 @@
 //   RESULT first_page_p50_ms=… deep_page_p50_ms=… search_id_p50_ms=… search_fp_p50_ms=… rotations_p50_ms=… …
 //          baseline_offset_deep_p50_ms=… (the same deep page by GROUP BY … OFFSET, a bare pg query)
 import { randomBytes, randomInt } from 'node:crypto';
-import { userInfo } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { PostgresStore } from '@keyward/postgres';
 import pg from 'pg';
+import { databaseUrl } from './lib/database-url.mjs';
 import { runBench } from './lib/run-bench.mjs';
 
 const CLIENTS = 100_000;
@@ -25,12 +25,6 @@ const PAGE = 50;
 const T0 = Date.UTC(2026, 0, 1);
 const DAY = 86_400_000;
 const explain = process.argv.includes('--explain');
-
-function databaseUrl() {
-  const url = new URL(process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test');
-  if (!url.username && !process.env.PGUSER && !process.env.USER) url.username = encodeURIComponent(userInfo().username);
-  return url.href;
-}
 
 const schema = `kwconsole_${randomBytes(5).toString('hex')}`;
 const q = `"${schema}"`;

@@ -21,6 +21,7 @@ import { PostgresStore } from '@keyward/postgres';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { countCommands, IN_SCRIPT } from './lib/command-counts.mjs';
+import { databaseUrl } from './lib/database-url.mjs';
 import { median, percentile } from './lib/json-child.mjs';
 import { startRedisServer } from './lib/redis-server.mjs';
 import { revocationLatency } from './lib/revocation-latency.mjs';
@@ -30,12 +31,6 @@ const REVOCATIONS = Number(process.env.BENCH_REVOCATIONS ?? 200);
 const VERIFIERS = Number(process.env.BENCH_VERIFIERS ?? 2);
 const GAP_MS = [20, 50];
 const SHARED_REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-function databaseUrl() {
-  const url = new URL(process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test');
-  if (!url.username && !process.env.PGUSER && !process.env.USER) url.username = encodeURIComponent(os.userInfo().username);
-  return url.href;
-}
 
 const tag = randomBytes(5).toString('hex');
 const schema = `kwbench_redis_${tag}`;

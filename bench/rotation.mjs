@@ -28,12 +28,13 @@
 // Ends with: RESULT rotations_per_s=… finalize_per_s=… (default concurrency), then extra fields.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createKeyward, FileSink, generateKey, hashKey, ManualClock, Scheduler } from '@keyward/core';
 import { PostgresStore } from '@keyward/postgres';
 import pg from 'pg';
+import { databaseUrl } from './lib/database-url.mjs';
 import { runBench } from './lib/run-bench.mjs';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 10_000);
@@ -46,12 +47,6 @@ const CHUNK = 100;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const T0 = Date.UTC(2026, 0, 1);
-
-function databaseUrl() {
-  const url = new URL(process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test');
-  if (!url.username && !process.env.PGUSER && !process.env.USER) url.username = encodeURIComponent(userInfo().username);
-  return url.href;
-}
 
 const tag = randomBytes(4).toString('hex');
 const cleanups = [];

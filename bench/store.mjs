@@ -10,10 +10,10 @@
 // ever adds latency. RESULT compares the two rows measured alternately. Ends with one line:
 //   RESULT p50_10k_us=… p50_1m_us=… p99_10k_us=… p99_1m_us=… ratio=…   (ratio = p50 at 1M / p50 at 10k; goal <= 1.5)
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import { userInfo } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { PostgresStore } from '@keyward/postgres';
 import pg from 'pg';
+import { databaseUrl } from './lib/database-url.mjs';
 import { runBench } from './lib/run-bench.mjs';
 
 const SMALL = 10_000;
@@ -23,12 +23,6 @@ const WARMUP = 3_000;
 const ROUNDS = 8;
 const PER_ROUND = 2_500;
 const T0 = Date.UTC(2026, 0, 1);
-
-function databaseUrl() {
-  const url = new URL(process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/test');
-  if (!url.username && !process.env.PGUSER && !process.env.USER) url.username = encodeURIComponent(userInfo().username);
-  return url.href;
-}
 
 /** The hash of seeded key number n, computed the same way as the SQL below. */
 const hashOf = (n) => createHash('sha256').update(`keyward-bench-${n}`).digest('hex');

@@ -25,10 +25,10 @@ import { type RotateOptions, type RotationResult, rotateKey } from './rotation.j
 import { type BatchItem, finalizeMany, markDeliveredMany, startRotations } from './rotation-batch.js';
 import { abortRotation, type FinalizeResult, finalizeRotation, type MarkDeliveredOptions, markRotationDelivered } from './rotation-end.js';
 import { type GraceFrom, type KeyRecord, OPEN_ROTATION_STATES, type RotationRecord } from './types.js';
-import { UsageRecorder } from './usage-recorder.js';
 import { Verifier } from './verifier.js';
 import type { AttemptGate } from './verify/attempt-gate.js';
 import { UsageCounts } from './verify/usage-counts.js';
+import { UsageRecorder } from './verify/usage-recorder.js';
 import type { VerifyResult } from './verify-result.js';
 
 /**

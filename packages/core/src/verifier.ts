@@ -11,12 +11,12 @@ import type { KnownKeys } from './known-keys/known-keys.js';
 import { refusalAt } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import type { LiveKey } from './types.js';
-import type { UsageRecorder } from './usage-recorder.js';
 import { type AttemptGate, GatedLookups } from './verify/attempt-gate.js';
 import { type ConnectionMemo, codesOf, type Entry, sameKey } from './verify/connection-memo.js';
 import { SharedLookup } from './verify/shared-lookup.js';
 import { snapshotContext } from './verify/snapshot-context.js';
 import type { UsageCounts } from './verify/usage-counts.js';
+import type { UsageRecorder } from './verify/usage-recorder.js';
 import {
   type InvalidKey,
   MALFORMED,

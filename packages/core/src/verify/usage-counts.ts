@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import { type ConsoleQueries, HOUR_MS, type UsageBucket } from '../console/console-queries.js';
 import { errorFields, type Logger } from '../logger.js';
+import { FlushTimer } from './flush-timer.js';
 
 /** One key's requests in one hour, counted in memory until the next flush. */
 export interface UsageCounter {
@@ -22,7 +23,7 @@ export interface UsageCounter {
 export class UsageCounts {
   private generation = 0;
   private pending: UsageCounter[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timer: FlushTimer;
   private flushing: Promise<void> | undefined;
 
   private trimmedAt = Number.NEGATIVE_INFINITY;
@@ -30,9 +31,11 @@ export class UsageCounts {
   constructor(
     private readonly store: Pick<ConsoleQueries, 'addUsage' | 'trimUsage'>,
     private readonly logger: Logger,
-    private readonly intervalMs: number,
+    intervalMs: number,
     private readonly retention: { readonly ms: number; readonly clock: Clock },
-  ) {}
+  ) {
+    this.timer = new FlushTimer(intervalMs, () => void this.flush());
+  }
 
   /** Counts one accepted request of `keyId` at `now`; `counter` is what the caller kept from the last call. */
   count(counter: UsageCounter | undefined, keyId: string, now: number, inGrace: boolean): UsageCounter {
@@ -41,21 +44,11 @@ export class UsageCounts {
     if (c === undefined || c.generation !== this.generation || c.hour !== hour) {
       c = { keyId, hour, generation: this.generation, valid: 0, grace: 0 };
       this.pending.push(c);
-      this.schedule();
+      this.timer.schedule();
     }
     if (inGrace) c.grace++;
     else c.valid++;
     return c;
-  }
-
-  private schedule(): void {
-    if (this.timer === undefined && this.intervalMs > 0) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        void this.flush();
-      }, this.intervalMs);
-      this.timer.unref();
-    }
   }
 
   /** Writes the counts collected so far. Never rejects. */
@@ -72,7 +65,7 @@ export class UsageCounts {
       .catch((error: unknown) => {
         this.logger.warn({ ...errorFields(error), buckets: buckets.length }, 'keyward: could not record usage counts; will retry');
         for (const b of buckets) this.pending.push({ ...b, generation: -1 });
-        this.schedule();
+        this.timer.schedule();
       })
       .then(() => this.trim())
       .finally(() => {
@@ -94,8 +87,7 @@ export class UsageCounts {
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.timer.stop();
     await this.flush();
   }
 }

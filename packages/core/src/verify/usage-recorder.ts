@@ -1,5 +1,6 @@
-import type { KeyStore } from './key-store.js';
-import { errorFields, type Logger } from './logger.js';
+import type { KeyStore } from '../key-store.js';
+import { errorFields, type Logger } from '../logger.js';
+import { FlushTimer } from './flush-timer.js';
 
 /**
  * Collects `last_used_at` off the request path and writes it in batches: one
@@ -8,28 +9,20 @@ import { errorFields, type Logger } from './logger.js';
  */
 export class UsageRecorder {
   private pending = new Map<string, number>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timer: FlushTimer;
   private flushing: Promise<void> | undefined;
 
   constructor(
     private readonly store: KeyStore,
     private readonly logger: Logger,
-    private readonly intervalMs: number,
-  ) {}
+    intervalMs: number,
+  ) {
+    this.timer = new FlushTimer(intervalMs, () => void this.flush());
+  }
 
   record(keyId: string, at: number): void {
     this.pending.set(keyId, at);
-    this.schedule();
-  }
-
-  private schedule(): void {
-    if (this.timer === undefined && this.intervalMs > 0) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        void this.flush();
-      }, this.intervalMs);
-      this.timer.unref();
-    }
+    this.timer.schedule();
   }
 
   /** Writes what has been collected. Safe to call at any time; never rejects. */
@@ -44,7 +37,7 @@ export class UsageRecorder {
       .catch((error: unknown) => {
         this.logger.warn({ ...errorFields(error), keys: uses.length }, 'keyward: could not record last use; will retry');
         for (const [id, at] of batch) if ((this.pending.get(id) ?? -1) < at) this.pending.set(id, at);
-        this.schedule();
+        this.timer.schedule();
       })
       .finally(() => {
         this.flushing = undefined;
@@ -53,8 +46,7 @@ export class UsageRecorder {
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.timer.stop();
     await this.flush();
   }
 }
