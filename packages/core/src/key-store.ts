@@ -209,6 +209,7 @@ export interface KeyStore {
    * `ConsoleQueries` in console/console-queries.ts). Every store keyward ships has them.
    */
   listClients?(query: ClientQuery): Promise<ClientPage>;
+  findKeysByIds?(ids: readonly string[]): Promise<KeyRecord[]>;
   countKeysByStatus?(): Promise<Record<KeyStatus, number>>;
   listAuditPage?(query: AuditPageQuery): Promise<AuditRecord[]>;
   listRotationsPage?(query: RotationPageQuery): Promise<RotationRecord[]>;

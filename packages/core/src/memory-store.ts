@@ -235,6 +235,10 @@ export class MemoryStore implements KeyStore {
     return listClientsIn(this.keys.values(), query);
   }
 
+  async findKeysByIds(ids: readonly string[]): Promise<KeyRecord[]> {
+    return [...new Set(ids)].map((id) => this.keys.get(id)).filter((k): k is KeyRecord => k !== undefined);
+  }
+
   async countKeysByStatus(): Promise<Record<KeyStatus, number>> {
     return countByStatusIn(this.keys.values());
   }

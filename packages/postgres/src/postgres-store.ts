@@ -186,6 +186,16 @@ export class PostgresStore implements KeyStore, ConsoleQueries {
     return rows.map(keyFromRow);
   }
 
+  async findKeysByIds(ids: readonly string[]): Promise<KeyRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.query('findKeysByIds', {
+      name: `kw_key_ids_${this.schema}`,
+      text: `SELECT ${KEY_COLUMNS} FROM ${this.names.keys} WHERE id = ANY($1::text[])`,
+      values: [[...ids]],
+    });
+    return rows.map(keyFromRow);
+  }
+
   async findKeyById(id: string): Promise<KeyRecord | null> {
     const rows = await this.query('findKeyById', {
       name: `kw_key_id_${this.schema}`,

@@ -52,6 +52,12 @@ export function findKeysByHashes(sql: StatementCache, keyHashes: readonly string
   return (rows as KeyRow[]).map(keyFromRow);
 }
 
+export function findKeysByIds(sql: StatementCache, ids: readonly string[]): KeyRecord[] {
+  if (ids.length === 0) return [];
+  const rows = sql.get(`SELECT ${KEY_COLUMNS} FROM keys WHERE ${IN_JSON('id', 'ids')}`).all({ ids: JSON.stringify(ids) });
+  return (rows as KeyRow[]).map(keyFromRow);
+}
+
 export function scanKeyHashes(sql: StatementCache, after: string, limit: number): string[] {
   // key_hash is UNIQUE: its index gives the order and the start of each page.
   return sql.get('SELECT key_hash FROM keys WHERE key_hash > ? ORDER BY key_hash LIMIT ?').pluck().all(after, limit) as string[];

@@ -107,6 +107,10 @@ export class SqliteStore implements KeyStore, ConsoleQueries {
     return this.run('findKeysByHashes', (sql) => q.findKeysByHashes(sql, keyHashes));
   }
 
+  findKeysByIds(ids: readonly string[]): Promise<KeyRecord[]> {
+    return this.run('findKeysByIds', (sql) => q.findKeysByIds(sql, ids));
+  }
+
   findKeyById(id: string): Promise<KeyRecord | null> {
     return this.run('findKeyById', (sql) => q.findKeyBy(sql, 'id', id));
   }

@@ -48,8 +48,8 @@ export function parseRotationCursor(value: string | null): { createdAt: number; 
 }
 
 /**
- * One page of open rotations with their traffic: two queries for the keys and one for
- * the usage buckets of the whole page, whatever its size.
+ * One page of open rotations with their traffic: one query for the rotations, one for
+ * their keys and one for the usage buckets of the whole page, whatever its size.
  */
 export async function rotationProgressPage(
   store: KeyStore & ConsoleQueries,
@@ -68,12 +68,12 @@ export async function rotationProgressPage(
   const keyIds = page.flatMap((r) => [r.oldKeyId, r.newKeyId]);
   const earliest = Math.min(now, ...page.map((r) => r.createdAt));
   const [keys, usage] = await Promise.all([
-    Promise.all(keyIds.map((id) => store.findKeyById(id))),
+    store.findKeysByIds(keyIds),
     keyIds.length === 0
       ? Promise.resolve([] as UsageBucket[])
       : store.listUsage({ keyIds, since: hourOf(Math.max(earliest, now - MAX_HOURS * HOUR_MS)) }),
   ]);
-  const byId = new Map(keys.filter((k): k is KeyRecord => k !== null).map((k) => [k.id, k]));
+  const byId = new Map(keys.map((k) => [k.id, k]));
   const byKey = new Map<string, UsageBucket[]>();
   for (const b of usage) {
     const list = byKey.get(b.keyId);

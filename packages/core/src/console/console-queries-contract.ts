@@ -67,6 +67,16 @@ export function consoleQueriesContract(name: string, getStore: () => KeyStore): 
       expect(await ids({ search: 'billing', status: ['active'], limit: 1 })).toEqual(['billing-eu']);
     });
 
+    it('finds keys by id in one call, leaving out unknown ids', async () => {
+      const a = makeKeyRecord({ clientId: 'ids-a' });
+      const b = makeKeyRecord({ clientId: 'ids-b', status: 'revoked' });
+      await store().commit({ at: T0, insertKeys: [a, b, makeKeyRecord({ clientId: 'ids-c' })] });
+      const found = await store().findKeysByIds([b.id, 'nope', a.id, a.id]);
+      expect(found.map((k) => k.id).sort()).toEqual([a.id, b.id].sort());
+      expect(found.find((k) => k.id === b.id)).toEqual(b);
+      expect(await store().findKeysByIds([])).toEqual([]);
+    });
+
     it('counts every key by status', async () => {
       expect(await store().countKeysByStatus()).toEqual({ pending: 0, active: 0, inactive: 0, revoked: 0 });
       await store().commit({

@@ -1,5 +1,5 @@
 import type { KeyStore } from '../key-store.js';
-import type { AuditRecord, KeyStatus, RotationRecord, RotationState } from '../types.js';
+import type { AuditRecord, KeyRecord, KeyStatus, RotationRecord, RotationState } from '../types.js';
 
 /**
  * Requests one key served in one hour: the operator console's rotation progress
@@ -78,6 +78,8 @@ export interface RotationPageQuery {
  */
 export interface ConsoleQueries {
   listClients(query: ClientQuery): Promise<ClientPage>;
+  /** The keys with these ids, in one query (a page of rotations and their keys); unknown ids are left out, in no set order. */
+  findKeysByIds(ids: readonly string[]): Promise<KeyRecord[]>;
   /** Every key by status (for the overview). */
   countKeysByStatus(): Promise<Record<KeyStatus, number>>;
   /** Audit rows newest first, filtered. */
@@ -97,6 +99,7 @@ export function hasConsoleQueries(store: KeyStore): store is KeyStore & ConsoleQ
   const s = store as Partial<ConsoleQueries>;
   return (
     typeof s.listClients === 'function' &&
+    typeof s.findKeysByIds === 'function' &&
     typeof s.countKeysByStatus === 'function' &&
     typeof s.listAuditPage === 'function' &&
     typeof s.listRotationsPage === 'function' &&
