@@ -349,6 +349,7 @@ describe('keywardAdmin', () => {
         ['POST', '/keys/nope/revoke', { reason: 'x' }, 404, 'KEYWARD_NOT_FOUND'],
         ['POST', `/rotations/${rotation.rotationId}/finalize`, {}, 409, 'KEYWARD_ILLEGAL_TRANSITION'],
         ['GET', '/clients?limit=0', undefined, 400, 'invalid_request'],
+        ['GET', '/rotations?after=not-a-cursor', undefined, 400, 'invalid_request'],
         ['GET', '/clients/nobody', undefined, 404, 'KEYWARD_NOT_FOUND'],
         ['GET', '/nothing', undefined, 404, 'not_found'],
         ['DELETE', '/keys', undefined, 405, 'method_not_allowed'],
@@ -378,6 +379,17 @@ describe('keywardAdmin', () => {
       expect(first).toMatchObject({ status: 201, cache: 'no-store', body: { key: expect.stringMatching(/^sk_live_/), replayed: false } });
       expect(second).toMatchObject({ status: 201, body: { key: null, replayed: true, id: first.body.id } });
       expect(await store.listKeys({ clientId: 'acme' })).toHaveLength(1);
+    });
+  });
+
+  describe('pages', () => {
+    it('answer a malformed filter or cursor with 400, not a silent first page', async () => {
+      const { url } = await start();
+      for (const path of ['/audit?before=abc', '/audit?before=-3', '/rotations?after=zz', '/clients?status=weird']) {
+        const response = await fetch(`${url}${path}`);
+        expect(response.status, path).toBe(400);
+        expect(await response.text(), path).toContain('invalid_request');
+      }
     });
   });
 

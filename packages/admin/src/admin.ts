@@ -118,16 +118,17 @@ export function keywardAdmin(options: KeywardAdminOptions): KeywardAdminHandler 
     }
     const form = await readBody(ar.req);
     const key = typeof form.key === 'string' ? form.key.trim() : '';
-    const principal = key ? await adminKeys.principalOf(key) : null;
-    if (!principal) {
+    const admin = key ? await adminKeys.verify(key) : null;
+    if (!admin) {
       logger.warn({ event: 'admin.login_failed' }, 'keyward admin: login refused');
       sendHtml(res, 401, loginPage(ctx, 'That is not a valid admin key.'));
       return;
     }
-    const result = await adminKeys.keyward.verify(key);
-    const keyId = result.valid ? result.keyId : '';
-    const cookie = sessions.create(keyId);
-    logger.info({ event: 'admin.login', actor: principal.actor, fingerprint: result.fingerprint }, 'keyward admin: operator logged in');
+    const cookie = sessions.create(admin.keyId);
+    logger.info(
+      { event: 'admin.login', actor: admin.principal.actor, fingerprint: admin.fingerprint },
+      'keyward admin: operator logged in',
+    );
     redirect(res, './', [sessionCookie(cookie, secure, Math.floor(config.sessionTtlMs / 1000))]);
   }
 

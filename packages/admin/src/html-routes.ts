@@ -104,7 +104,11 @@ export async function handleHtml(deps: HtmlDeps, ar: AdminRequest, res: ServerRe
       case '/audit':
       case '/audit/verify': {
         const filter = { client: ar.query.get('client') ?? '', type: ar.query.get('type') ?? '', actor: ar.query.get('actor') ?? '' };
-        const before = Number(ar.query.get('before') ?? '');
+        const beforeText = ar.query.get('before');
+        const before = Number(beforeText);
+        if (beforeText !== null && beforeText !== '' && !(Number.isSafeInteger(before) && before > 0)) {
+          throw new AdminHttpError(400, AdminErrorCodes.INVALID_REQUEST, 'before: not an audit row number');
+        }
         const rows = await store.listAuditPage({
           limit: 50,
           ...(filter.client ? { clientId: filter.client } : {}),

@@ -63,21 +63,31 @@ export async function revokeKey(ctx: OpsContext, keyId: string, options: RevokeO
     audit: [auditFor('key.revoked', now, key, { rotation, actor, reason, data: { previousStatus: key.status } })],
   });
   await propagate(ctx, changed);
+  announceRevoked(ctx, key, { at: now, reason, actor, rotationId: rotation?.id ?? null });
+  return changed.find((k) => k.id === keyId) as KeyRecord;
+}
+
+/** The log line and `key.revoked` event of a committed, propagated revocation (`key` as it was before). */
+export function announceRevoked(
+  ctx: OpsContext,
+  key: KeyRecord,
+  revocation: { at: number; reason: string; actor: string | null; rotationId: string | null },
+): void {
+  const { at, reason, actor, rotationId } = revocation;
   ctx.config.logger.warn(
-    { event: 'key.revoked', clientId: key.clientId, keyId, fingerprint: key.fingerprint, reason, actor },
+    { event: 'key.revoked', clientId: key.clientId, keyId: key.id, fingerprint: key.fingerprint, reason, actor },
     'keyward: key revoked',
   );
   ctx.events.emit('key.revoked', {
-    at: now,
+    at,
     clientId: key.clientId,
-    keyId,
+    keyId: key.id,
     fingerprint: key.fingerprint,
     reason,
     actor,
     previousStatus: key.status,
-    rotationId: rotation?.id ?? null,
+    rotationId,
   });
-  return changed.find((k) => k.id === keyId) as KeyRecord;
 }
 
 export interface PurgeResult {

@@ -156,7 +156,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     status: 200,
     response: S.RotationPage,
     handle: async ({ store, query, keyward }) => {
-      const after = parseRotationCursor(query.after ?? null);
+      const after = parseRotationCursor(query.after);
       const page = await rotationProgressPage(store, keyward.config.clock.now(), {
         limit: limitOf(query.limit, 25),
         ...(after ? { after } : {}),

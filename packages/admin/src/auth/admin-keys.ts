@@ -32,13 +32,19 @@ export class AdminKeys {
 
   /** The principal of a presented admin key, or `null` when it is not a valid admin key. */
   async principalOf(key: string): Promise<AdminPrincipal | null> {
+    return (await this.verify(key))?.principal ?? null;
+  }
+
+  /** A presented admin key: its principal, id and fingerprint (a login keeps the id), or `null`. */
+  async verify(key: string): Promise<{ principal: AdminPrincipal; keyId: string; fingerprint: string } | null> {
     const result = await this.keyward.verify(key);
     if (!result.valid) {
       // An outage is never "not an admin": the caller answers 503, not a login page.
       if (result.reason === 'unavailable') throw new AdminUnavailableError();
       return null;
     }
-    return principalFor(result.clientId, result.scopes);
+    const principal = principalFor(result.clientId, result.scopes);
+    return principal ? { principal, keyId: result.keyId, fingerprint: result.fingerprint } : null;
   }
 
   /** The principal behind a session, re-read from the store: `null` once the key is revoked, retired or expired. */

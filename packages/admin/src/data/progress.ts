@@ -1,4 +1,5 @@
 import { type ConsoleQueries, HOUR_MS, hourOf, type KeyRecord, type KeyStore, type RotationRecord, type UsageBucket } from '@keyward/core';
+import { AdminErrorCodes, AdminHttpError } from '../http/errors.js';
 
 /**
  * What an open rotation's traffic says:
@@ -38,12 +39,19 @@ export interface ProgressPage {
   readonly next: string | null;
 }
 
-export function parseRotationCursor(value: string | null): { createdAt: number; id: string } | undefined {
-  if (!value) return undefined;
+/** A rotation-page cursor (`createdAt:id`, as `next` gives it); absent is `undefined`, malformed is a 400. */
+export function parseRotationCursor(value: string | null | undefined): { createdAt: number; id: string } | undefined {
+  if (value === null || value === undefined || value === '') return undefined;
   const colon = value.indexOf(':');
   const createdAt = Number(value.slice(0, colon));
   const id = value.slice(colon + 1);
-  if (colon <= 0 || !Number.isSafeInteger(createdAt) || id.length === 0 || id.length > 100) return undefined;
+  if (colon <= 0 || !Number.isSafeInteger(createdAt) || id.length === 0 || id.length > 100) {
+    throw new AdminHttpError(
+      400,
+      AdminErrorCodes.INVALID_REQUEST,
+      'after: not a rotation cursor (use the next value of the previous page)',
+    );
+  }
   return { createdAt, id };
 }
 

@@ -3,7 +3,7 @@ import { isKeywardError } from '../errors.js';
 import type { VersionedUpdate } from '../key-store.js';
 import { refusalAt } from '../lifecycle.js';
 import { auditFor, keyUpdate, type OpsContext, patched, propagate } from '../ops-context.js';
-import { revokeKey } from '../revoke.js';
+import { announceRevoked, revokeKey } from '../revoke.js';
 import { type AuditEntry, type KeyPatch, type KeyRecord, OPEN_ROTATION_STATES, type RotationRecord, toLiveKey } from '../types.js';
 
 /** A live key of ours found in a leak report, and where it was found. */
@@ -65,7 +65,7 @@ async function commitTogether(
   together: readonly { leak: LeakedKey; rotation: RotationRecord | null }[],
   options: { actor: string; reportRow: (leak: LeakedKey) => AuditEntry },
 ): Promise<boolean> {
-  const { store, clock, logger } = ctx.config;
+  const { store, clock } = ctx.config;
   const now = clock.now();
   const updateKeys: VersionedUpdate<KeyPatch>[] = [];
   const changed: KeyRecord[] = [];
@@ -90,22 +90,7 @@ async function commitTogether(
   // Other processes first (cache tombstones, then the bus); the log lines and events after.
   await propagate(ctx, changed);
   for (const { leak, rotation } of together) {
-    const { key } = leak;
-    const reason = leakReason(leak.source);
-    logger.warn(
-      { event: 'key.revoked', clientId: key.clientId, keyId: key.id, fingerprint: key.fingerprint, reason, actor: options.actor },
-      'keyward: key revoked',
-    );
-    ctx.events.emit('key.revoked', {
-      at: now,
-      clientId: key.clientId,
-      keyId: key.id,
-      fingerprint: key.fingerprint,
-      reason,
-      actor: options.actor,
-      previousStatus: key.status,
-      rotationId: rotation?.id ?? null,
-    });
+    announceRevoked(ctx, leak.key, { at: now, reason: leakReason(leak.source), actor: options.actor, rotationId: rotation?.id ?? null });
   }
   return true;
 }
